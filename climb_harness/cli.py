@@ -1,0 +1,182 @@
+"""The ``climb`` command: thin click wrappers over the registry, runner, transfer and report modules.
+
+Exit codes: 0 success, 1 a check or run failed, 2 a usage error. Heavy modules (torch, the runner)
+are imported inside the commands that need them, so ``climb list`` and ``climb validate`` stay fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from climb_harness._version import __version__
+from climb_harness.errors import ClimbError
+
+KIND_CHOICES = {"tasks": "task", "encoders": "encoder", "algorithms": "algorithm"}
+
+plugin_option = click.option(
+    "--plugin",
+    "plugins",
+    multiple=True,
+    metavar="MODULE_OR_PATH",
+    help="Load a plugin that is not installed: a module name or a path to a .py file or package (repeatable).",
+)
+
+
+def _fail(exc: ClimbError) -> None:
+    click.echo(f"Error: {exc}", err=True)
+    sys.exit(exc.exit_code)
+
+
+def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a ClimbError into its one-paragraph message and exit code instead of a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ClimbError as exc:
+            _fail(exc)
+
+    return wrapper
+
+
+def load_registry(plugins: tuple[str, ...]) -> Any:
+    from climb_harness.registry import Registry
+
+    return Registry(plugins)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="climb")
+def main() -> None:
+    """climb-harness: continual learning in multimodality, as a plugin registry."""
+
+
+# --------------------------------------------------------------------------- list / validate
+@main.command("list")
+@click.argument("what", required=False, type=click.Choice(sorted(KIND_CHOICES)))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@plugin_option
+@handles_errors
+def list_cmd(what: str | None, as_json: bool, plugins: tuple[str, ...]) -> None:
+    """List installed tasks, encoders and algorithms with their status."""
+    registry = load_registry(plugins)
+    rows = [e.describe() for e in registry.all_entries(KIND_CHOICES[what] if what else None)]
+    broken = [{"plugin": p.name, "distribution": p.distribution, "version": p.version, "errors": p.errors} for p in registry.plugins if p.errors]
+    if as_json:
+        click.echo(json.dumps({"components": rows, "plugin_errors": broken}, indent=2))
+        return
+    if not rows:
+        click.echo("No components installed. Install a plugin (e.g. pip install -e plugins/climb-easyvqa) or use --plugin.")
+    columns = ["name", "kind", "distribution", "version", "status", "summary"]
+    widths = {c: max([len(c)] + [len(str(r[c])) for r in rows]) for c in columns[:-1]}
+    if rows:
+        click.echo("  ".join(c.upper().ljust(widths.get(c, 0)) for c in columns))
+    for row in rows:
+        click.echo("  ".join(str(row[c]).ljust(widths.get(c, 0)) for c in columns).rstrip())
+        for problem in row["problems"]:
+            click.echo(f"    invalid: {problem}")
+    for plugin in broken:
+        for error in plugin["errors"]:
+            click.echo(f"plugin error: {error}", err=True)
+
+
+@main.command("validate")
+@click.argument("selected", nargs=-1, metavar="[PLUGIN...]")
+@plugin_option
+@handles_errors
+def validate_cmd(selected: tuple[str, ...], plugins: tuple[str, ...]) -> None:
+    """Check plugins' hooks and manifests; exit 1 on any error.
+
+    PLUGIN is a plugin (entry-point) name or a distribution name; default: every plugin.
+    """
+    registry = load_registry(plugins)
+    known = {p.name for p in registry.plugins} | {p.distribution for p in registry.plugins}
+    unknown = [s for s in selected if s not in known]
+    if unknown:
+        raise_usage(
+            f"No plugin or distribution named {', '.join(map(repr, unknown))}. Installed plugins: "
+            f"{', '.join(sorted(p.name + ' (' + p.distribution + ')' for p in registry.plugins)) or '(none)'}."
+        )
+    chosen = [p for p in registry.plugins if not selected or p.name in selected or p.distribution in selected]
+    errors = 0
+    for plugin in chosen:
+        for error in plugin.errors:
+            click.echo(f"ERROR {error}")
+            errors += 1
+        entries = [e for e in registry.all_entries() if e.plugin is plugin]
+        for entry in entries:
+            for problem in entry.problems:
+                click.echo(f"ERROR {plugin.label} > {entry.kind} {entry.name!r} > {problem.path}: {problem.message} (rule: {problem.rule})")
+                errors += 1
+        if plugin.ok and all(e.status == "ok" for e in entries):
+            click.echo(f"ok    {plugin.label}: {len(entries)} component(s)")
+    click.echo(f"{len(chosen)} plugin(s) checked, {errors} error(s)")
+    sys.exit(1 if errors else 0)
+
+
+# --------------------------------------------------------------------------- run / report
+@main.command("run")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Experiment config (YAML or JSON); default: the embedded easy-VQA benchmark.")
+@plugin_option
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config value, e.g. --set training.epochs=2 (repeatable).")
+@click.option("--output", type=click.Path(file_okay=False), help="Output folder (default: the config's output, else runs/<name>).")
+@click.option("--resume", is_flag=True, help="Continue each unfinished run after its last completed task.")
+@handles_errors
+def run_cmd(config_path: str | None, plugins: tuple[str, ...], overrides: tuple[str, ...], output: str | None, resume: bool) -> None:
+    """Phase I: learn the tasks in order with each algorithm and seed; print the accuracy matrices and metrics."""
+    from climb_harness.config import load_config
+    from climb_harness.experiment import Experiment
+    from climb_harness.report import aggregate_table, format_matrix
+
+    config = load_config(config_path, overrides, output)
+    registry = load_registry(tuple(plugins) + tuple(config["plugins"]))
+    for plugin in registry.plugins:
+        for error in plugin.errors:
+            click.echo(f"warning: {error}", err=True)
+    results = Experiment(config, registry, echo=lambda line: click.echo(line, err=True)).run(resume=resume)
+    for result in results:
+        click.echo(f"\n{result['algorithm']} (seed {result['seed']}): accuracy matrix on the {result.get('eval_split', 'val')} split, row = after learning task")
+        click.echo(format_matrix(result["tasks"], result["accuracy_matrix"], result.get("initial_scores")))
+    click.echo("\n" + aggregate_table(results))
+    click.echo(f"\nresults: {config['output']}/<algorithm>/seed-<seed>/results.json; summary: {config['output']}/summary.md")
+
+
+@main.command("report")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--matrices/--no-matrices", default=False, help="Also print each run's accuracy matrix.")
+@handles_errors
+def report_cmd(paths: tuple[str, ...], matrices: bool) -> None:
+    """Summarise results.json files (or folders holding them) as Markdown tables."""
+    from pathlib import Path
+
+    from climb_harness.report import aggregate_table, format_matrix
+    from climb_harness.results import RESULTS_FILE, read_results
+
+    files = []
+    for path in map(Path, paths):
+        files += sorted(path.rglob(RESULTS_FILE)) if path.is_dir() else [path]
+    if not files:
+        raise_usage(f"No {RESULTS_FILE} under {', '.join(paths)}. Point climb report at a run's output folder.")
+    results = [read_results(f) for f in files]
+    if matrices:
+        for result in results:
+            click.echo(f"{result['algorithm']} (seed {result['seed']})")
+            click.echo(format_matrix(result["tasks"], result["accuracy_matrix"], result.get("initial_scores")) + "\n")
+    click.echo(aggregate_table(results))
+
+
+def raise_usage(message: str) -> None:
+    from climb_harness.errors import UsageError
+
+    raise UsageError(message)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,148 @@
+"""From a resolved experiment config to runs: one per (seed, algorithm), each in its own folder.
+
+Layout of ``output``::
+
+    experiment.json                 the resolved config
+    references/...                  (the direct fine-tuning cache lives in the user cache dir)
+    <algorithm label>/seed-<s>/     results.json, config.json, checkpoints/
+    summary.md                      the aggregated table, rewritten after every run
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from climb_harness.api import Algorithm
+from climb_harness.config import run_label
+from climb_harness.errors import RunError
+from climb_harness.references import cache_dir, direct_key, direct_reference
+from climb_harness.registry import Registry
+from climb_harness.results import RESULTS_FILE, read_results, write_json
+
+
+def run_config(config: Mapping[str, Any], algorithm: Mapping[str, Any], seed: int) -> dict[str, Any]:
+    """The part of the experiment one run depends on (what --resume compares)."""
+    keep = ("name", "tasks", "encoder", "training", "eval_split", "references")
+    return {**{k: copy.deepcopy(config[k]) for k in keep}, "algorithm": dict(algorithm), "seed": seed}
+
+
+class Experiment:
+    def __init__(self, config: Mapping[str, Any], registry: Registry, echo: Callable[[str], None] = print) -> None:
+        self.config = dict(config)
+        self.registry = registry
+        self.echo = echo
+        self.output = Path(config["output"])
+        self._check_names()
+        self.training_options = self._training()
+
+    def _check_names(self) -> None:
+        """Fail before any training on a wrong name or option anywhere in the config."""
+        for i, task in enumerate(self.config["tasks"]):
+            self.registry.resolve_options("task", task["name"], task["options"], f"tasks[{i}].options")
+        self.registry.resolve_options("encoder", self.config["encoder"]["name"], self.config["encoder"]["options"], "encoder.options")
+        for i, algorithm in enumerate(self.config["algorithms"]):
+            self.registry.resolve_options("algorithm", algorithm["name"], algorithm["options"], f"algorithms[{i}].options")
+
+    def _training(self) -> Any:
+        from climb_harness.runner import TrainingOptions
+
+        return TrainingOptions.from_dict(self.config["training"])
+
+    # ------------------------------------------------------------------ components
+    def build_tasks(self) -> list[Any]:
+        return [self.registry.build("task", t["name"], t["options"], f"tasks[{i}]") for i, t in enumerate(self.config["tasks"])]
+
+    def encoder_factory(self) -> Callable[[], Any]:
+        encoder = self.config["encoder"]
+        return lambda: self.registry.build("encoder", encoder["name"], encoder["options"], "encoder")
+
+    def component_versions(self) -> dict[str, Any]:
+        names = {"encoder": self.config["encoder"]["name"]}
+        return {"encoder": self.registry.used_distributions(names)[0]}
+
+    # ------------------------------------------------------------------ references
+    def references(self, tasks: list[Any], seed: int) -> dict[str, Any]:
+        refs: dict[str, Any] = {"random": {t.name: float(t.manifest["random_baseline"]) for t in tasks}, "direct": {}, "direct_source": {}}
+        if not self.config["references"]["direct"]:
+            refs["direct"] = {t.name: None for t in tasks}
+            return refs
+        encoder_cfg = self.config["encoder"]
+        encoder_id = {**encoder_cfg, "version": self.component_versions()["encoder"]["version"]}
+        cache = cache_dir(self.config["references"]["cache_dir"])
+        for spec, task in zip(self.config["tasks"], tasks):
+            task_id = {**spec, "fingerprint": task.fingerprint()}
+            key = direct_key(encoder_id, task_id, self.config["training"], seed, self.config["eval_split"])
+
+            def compute(tmp: Path, task: Any = task) -> float:
+                self.echo(f"direct fine-tuning reference: {task.name} (seed {seed}), cached for later runs")
+                results = self._runner([task], Algorithm(), seed, tmp, {"reference": "direct", "task": task.name}, {}).run()
+                return float(results["accuracy_matrix"][0][0])
+
+            score, path = direct_reference(key, task.name, cache, compute, {"encoder": encoder_cfg, "task_options": spec["options"], "seed": seed})
+            refs["direct"][task.name] = score
+            refs["direct_source"][task.name] = path
+        return refs
+
+    def _runner(self, tasks: list[Any], algorithm: Any, seed: int, out: Path, config: dict[str, Any], refs: dict[str, Any], label: str | None = None) -> Any:
+        from climb_harness.runner import Runner, RunSpec
+
+        if not refs:
+            refs = {"random": {t.name: float(t.manifest["random_baseline"]) for t in tasks}, "direct": {t.name: None for t in tasks}}
+        spec = RunSpec(
+            tasks=tasks, encoder_factory=self.encoder_factory(), algorithm=algorithm, seed=seed, training=self.training_options,
+            output_dir=out, config=config, references=refs, plugins=self.registry.provenance(), hooks=self.registry.pm.hook,
+            eval_split=self.config["eval_split"], label=label,
+        )
+        return Runner(spec)
+
+    # ------------------------------------------------------------------ the grid
+    def run_dir(self, algorithm: Mapping[str, Any], seed: int) -> Path:
+        return self.output / run_label(algorithm) / f"seed-{seed}"
+
+    def run(self, resume: bool = False) -> list[dict[str, Any]]:
+        self.output.mkdir(parents=True, exist_ok=True)
+        write_json(self.output / "experiment.json", self.config)
+        all_results = []
+        for seed in self.config["seeds"]:
+            tasks = None
+            for i, algorithm in enumerate(self.config["algorithms"]):
+                out = self.run_dir(algorithm, seed)
+                config = run_config(self.config, algorithm, seed)
+                existing = self._finished(out, config)
+                if existing is not None:
+                    self.echo(f"{run_label(algorithm)} seed {seed}: already complete in {out}, skipped")
+                    all_results.append(existing)
+                    continue
+                if tasks is None:
+                    tasks = self.build_tasks()
+                    refs = self.references(tasks, seed)
+                algo = self.registry.build("algorithm", algorithm["name"], algorithm["options"], f"algorithms[{i}]")
+                self.echo(f"{run_label(algorithm)} seed {seed}: running {' -> '.join(t.name for t in tasks)} into {out}")
+                write_json(out / "config.json", config)
+                results = self._runner(tasks, algo, seed, out, config, refs, run_label(algorithm)).run(resume=resume)
+                all_results.append(results)
+                self.write_summary(all_results)
+        return all_results
+
+    @staticmethod
+    def _finished(out: Path, config: Mapping[str, Any]) -> dict[str, Any] | None:
+        path = out / RESULTS_FILE
+        if not path.exists():
+            return None
+        results = read_results(path)
+        if results.get("status") == "complete" and results.get("config") == config:
+            return results
+        return None
+
+    def write_summary(self, results: list[dict[str, Any]]) -> None:
+        from climb_harness.report import aggregate_table
+
+        complete = [r for r in results if r.get("status") == "complete"]
+        if complete:
+            try:
+                (self.output / "summary.md").write_text(aggregate_table(complete) + "\n", encoding="utf-8")
+            except ValueError as exc:  # e.g. one algorithm over two task orders
+                raise RunError(f"Cannot summarise the runs in {self.output}: {exc}") from exc

@@ -1,0 +1,62 @@
+"""pluggy hook specifications: what a plugin module may implement.
+
+Registration hooks return lists of :class:`climb_harness.api.Component`; they must be cheap and
+must not import torch (``climb list`` calls them). Lifecycle hooks are events for loggers and
+callbacks; they observe a run and must not change it (use an algorithm for that).
+
+A plugin implements any subset, with ``@climb_harness.api.hookimpl``. A function whose name starts
+with ``climb_`` but matches no hook here, or whose arguments are not a subset of the spec's, makes
+the plugin invalid (pluggy's ``PluginValidationError`` / ``check_pending``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+from climb_harness.api import Component
+
+hookspec = pluggy.HookspecMarker("climb")
+
+
+# --------------------------------------------------------------------------- registration
+@hookspec
+def climb_tasks() -> list[Component]:
+    """Return the tasks this plugin offers (``climb_harness.api.task(...)``)."""
+
+
+@hookspec
+def climb_encoders() -> list[Component]:
+    """Return the encoders this plugin offers (``climb_harness.api.encoder(...)``)."""
+
+
+@hookspec
+def climb_algorithms() -> list[Component]:
+    """Return the continual-learning algorithms this plugin offers (``climb_harness.api.algorithm(...)``)."""
+
+
+# --------------------------------------------------------------------------- run lifecycle
+@hookspec
+def climb_run_start(run: dict[str, Any]) -> None:
+    """A run begins. ``run`` holds ``output_dir``, ``algorithm``, ``seed``, ``tasks`` and ``config``."""
+
+
+@hookspec
+def climb_task_start(run: dict[str, Any], task_index: int, task: str) -> None:
+    """Training on ``task`` (position ``task_index`` in the order) begins."""
+
+
+@hookspec
+def climb_epoch_end(run: dict[str, Any], task_index: int, task: str, epoch: int, logs: dict[str, float]) -> None:
+    """An epoch ended; ``logs`` holds ``train_loss``, ``val_score`` and ``seconds``."""
+
+
+@hookspec
+def climb_task_end(run: dict[str, Any], task_index: int, task: str, scores: dict[str, float]) -> None:
+    """Learning ``task`` ended; ``scores`` is the accuracy-matrix row (every task's score)."""
+
+
+@hookspec
+def climb_run_end(run: dict[str, Any], results: dict[str, Any]) -> None:
+    """A run finished; ``results`` is what was written to results.json."""

@@ -1,0 +1,239 @@
+"""Continual-learning metrics as pure functions over a score matrix (no torch, no state).
+
+Conventions (every score is on a 0-100 scale):
+
+* ``A[i][j]``: score on task ``j`` after learning task ``i``. Row ``i`` is "after task ``i``". The
+  harness evaluates every task after every task, future ones included, so ``A`` is ``T x T``.
+  Entries above the diagonal (``j > i``) measure a task whose head has not been trained yet; only
+  :func:`forward_transfer` reads them (the first super-diagonal).
+* ``initial[j]``: score on task ``j`` before any training (the row "-1").
+* ``random[j]``: score of random guessing on task ``j`` (the task manifest's ``random_baseline``).
+* ``direct[j]``: score of direct (single-task) fine-tuning of the pretrained encoder on task ``j``;
+  ``None`` where unknown.
+
+Undefined values are ``None`` (never NaN, so results stay valid JSON): the three averages over
+``T - 1`` tasks are ``None`` for ``T = 1``, and CLiMB's normalised ratios are ``None`` where their
+denominator is zero or their reference score is missing. Matrices may be nested lists or numpy
+arrays; they are read, never modified.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "average_accuracy",
+    "average_max_forgetting",
+    "backward_transfer",
+    "compute_all",
+    "forgetting",
+    "forward_transfer",
+    "knowledge_transfer",
+    "mean_defined",
+]
+
+Matrix = Sequence[Sequence[float]]
+Vector = Sequence[float]
+
+
+# --------------------------------------------------------------------------- validation
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        problem = f"{where} must be a number, got {value!r} ({type(value).__name__})."
+        raise ValueError(problem)  # noqa: TRY004 - every bad input is a ValueError, as documented
+    out = float(value)
+    if not math.isfinite(out):
+        raise ValueError(f"{where} is {out}; scores must be finite numbers (0-100).")
+    return out
+
+
+def _square(A: Matrix) -> list[list[float]]:
+    """``A`` as a list of float rows; ValueError unless it is a non-empty T x T matrix of numbers."""
+    try:
+        rows = [list(row) for row in A]
+    except TypeError as exc:
+        raise ValueError(f"the score matrix must be a sequence of rows (a T x T matrix); got {A!r}.") from exc
+    T = len(rows)
+    if T == 0:
+        raise ValueError("the score matrix is empty; it needs one row per learned task (T x T).")
+    for i, row in enumerate(rows):
+        if len(row) != T:
+            raise ValueError(
+                f"the score matrix is not square: it has {T} rows but row {i} has {len(row)} entries; "
+                f"A[i][j] must hold the score on every task j after learning task i (T x T)."
+            )
+    return [[_number(x, f"A[{i}][{j}]") for j, x in enumerate(row)] for i, row in enumerate(rows)]
+
+
+def _vector(values: Vector, T: int, name: str, *, allow_none: bool = False) -> list[float | None]:
+    try:
+        items = list(values)
+    except TypeError as exc:
+        raise ValueError(f"{name} must be a sequence of {T} scores, one per task; got {values!r}.") from exc
+    if len(items) != T:
+        raise ValueError(
+            f"{name} has {len(items)} entries but the score matrix has {T} tasks; give one score per task, "
+            f"in task order."
+        )
+    return [None if (allow_none and x is None) else _number(x, f"{name}[{j}]") for j, x in enumerate(items)]
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return None if denominator == 0 else 100.0 * numerator / denominator
+
+
+# --------------------------------------------------------------------------- averaged metrics
+def average_accuracy(A: Matrix) -> float:
+    """Average accuracy after the last task: ``1/T * sum_j A[T-1][j]``.
+
+    Source: CL-Gym (Mirzadeh & Ghasemzadeh, 2021), eq. 1; also Lopez-Paz & Ranzato (2017), "ACC".
+    """
+    rows = _square(A)
+    return sum(rows[-1]) / len(rows)
+
+
+def average_max_forgetting(A: Matrix) -> float | None:
+    """Average maximum forgetting: ``1/(T-1) * sum_{j<T-1} max_{l in j..T-2} (A[l][j] - A[T-1][j])``.
+
+    Source: CL-Gym eq. 2 (after Chaudhry et al., 2018, "Riemannian Walk"). The maximum runs only over
+    rows ``l >= j``, i.e. after task ``j`` was learned: before that its head is untrained, so those
+    entries (which this harness does record) hold nothing that could be forgotten. A task's value
+    can be negative when its final score beats every earlier one. ``None`` for ``T = 1``.
+    """
+    rows = _square(A)
+    T = len(rows)
+    if T == 1:
+        return None
+    last = rows[-1]
+    return sum(max(rows[row][j] - last[j] for row in range(j, T - 1)) for j in range(T - 1)) / (T - 1)
+
+
+def backward_transfer(A: Matrix) -> float | None:
+    """Backward transfer: ``1/(T-1) * sum_{i<T-1} (A[T-1][i] - A[i][i])``; negative means forgetting.
+
+    Source: Lopez-Paz & Ranzato (2017), "Gradient Episodic Memory for Continual Learning", "BWT".
+    ``None`` for ``T = 1``.
+    """
+    rows = _square(A)
+    T = len(rows)
+    if T == 1:
+        return None
+    return sum(rows[-1][i] - rows[i][i] for i in range(T - 1)) / (T - 1)
+
+
+def forward_transfer(A: Matrix, initial: Vector) -> float | None:
+    """Forward transfer: ``1/(T-1) * sum_{i>=1} (A[i-1][i] - initial[i])``.
+
+    Source: Lopez-Paz & Ranzato (2017), "FWT", where ``b_i`` is the score at random initialisation;
+    here it is the model before any training (pretrained encoder, fresh heads). It reads the first
+    super-diagonal, the score on task ``i`` just before learning it. ``None`` for ``T = 1``.
+    """
+    rows = _square(A)
+    T = len(rows)
+    base = _vector(initial, T, "initial")
+    if T == 1:
+        return None
+    return sum(rows[i - 1][i] - base[i] for i in range(1, T)) / (T - 1)  # type: ignore[operator]
+
+
+# --------------------------------------------------------------------------- CLiMB's normalised metrics
+def knowledge_transfer(A: Matrix, direct: Sequence[float | None], random: Vector) -> list[float | None]:
+    """CLiMB's upstream knowledge transfer of each task.
+
+    ``KT[i] = 100 * (A[i][i] - direct[i]) / (direct[i] - random[i])``.
+    Source: Srinivasan et al. (2022), "CLiMB", section 3: the score when the task is learned in the
+    sequence, relative to direct fine-tuning, normalised by direct fine-tuning's gain over random.
+    ``None`` where ``direct[i]`` is missing or equals ``random[i]`` (zero denominator).
+    """
+    rows = _square(A)
+    T = len(rows)
+    ref = _vector(direct, T, "direct", allow_none=True)
+    rand = _vector(random, T, "random")
+    return [
+        None if ref[i] is None else _ratio(rows[i][i] - ref[i], ref[i] - rand[i])  # type: ignore[operator]
+        for i in range(T)
+    ]
+
+
+def forgetting(A: Matrix, random: Vector) -> list[list[float | None]]:
+    """CLiMB's normalised forgetting of task ``j`` after learning task ``i``, for ``j < i``.
+
+    ``F[i][j] = 100 * (A[j][j] - A[i][j]) / (A[j][j] - random[j])``: the share of the gain over random
+    guessing that task ``j`` had when it was learned (``S_CL(j) = A[j][j]``) which is lost after task
+    ``i``. Source: Srinivasan et al. (2022), "CLiMB", section 3. Returns a ``T x T`` list of lists,
+    ``None`` where undefined: ``j >= i`` (not yet a past task) and zero denominators (task ``j`` was
+    learned to exactly the random score).
+    """
+    rows = _square(A)
+    T = len(rows)
+    rand = _vector(random, T, "random")
+    return [
+        [
+            _ratio(rows[j][j] - rows[i][j], rows[j][j] - rand[j]) if j < i else None  # type: ignore[operator]
+            for j in range(T)
+        ]
+        for i in range(T)
+    ]
+
+
+def mean_defined(values: Sequence[float | None]) -> float | None:
+    """Mean of the values that are not ``None``; ``None`` when there are none."""
+    defined = [v for v in values if v is not None]
+    return sum(defined) / len(defined) if defined else None
+
+
+# --------------------------------------------------------------------------- everything, as JSON
+def _by_task(values: Any, tasks: Sequence[str], name: str) -> Any:
+    """Accept a per-task mapping (as stored in results.json) or a sequence in task order."""
+    if not isinstance(values, Mapping):
+        return values
+    missing = [t for t in tasks if t not in values]
+    if missing:
+        raise ValueError(f"{name} has no entry for task(s) {missing}; give one per task ({list(tasks)}).")
+    return [values[t] for t in tasks]
+
+
+def compute_all(
+    A: Matrix,
+    initial: Vector | Mapping[str, float] | None,
+    random: Vector | Mapping[str, float],
+    direct: Sequence[float | None] | Mapping[str, float | None] | None,
+    tasks: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Every metric of a finished run, as a JSON-serialisable dict (the ``metrics`` of results.json).
+
+    ``initial``, ``random`` and ``direct`` are sequences in task order or mappings keyed by task
+    name; ``initial=None`` leaves ``fwt`` undefined and ``direct=None`` leaves knowledge transfer
+    undefined. ``tasks`` names the tasks (default ``"0"``, ``"1"``, ...). Keys:
+
+    * ``average_accuracy``, ``average_max_forgetting``, ``bwt``, ``fwt``: numbers or ``None``;
+    * ``forgetting``: ``{"after:<task i>": {"<task j>": value}}`` for every ``j < i`` (so the first
+      task has no row), value ``None`` for a zero denominator;
+    * ``knowledge_transfer``: ``{"<task>": value or None}``; ``mean_knowledge_transfer``: the mean of
+      the defined ones, or ``None``.
+    """
+    rows = _square(A)
+    T = len(rows)
+    names = [str(j) for j in range(T)] if tasks is None else list(tasks)
+    if len(names) != T:
+        raise ValueError(
+            f"tasks names {len(names)} tasks but the score matrix has {T}; give one name per row."
+        )
+    if len(set(names)) != T:
+        raise ValueError(f"task names must be unique; got {names}.")
+    random_list = _by_task(random, names, "random")
+    direct_list = [None] * T if direct is None else _by_task(direct, names, "direct")
+    kt = knowledge_transfer(rows, direct_list, random_list)
+    forget = forgetting(rows, random_list)
+    return {
+        "average_accuracy": average_accuracy(rows),
+        "average_max_forgetting": average_max_forgetting(rows),
+        "bwt": backward_transfer(rows),
+        "fwt": None if initial is None else forward_transfer(rows, _by_task(initial, names, "initial")),
+        "forgetting": {f"after:{names[i]}": {names[j]: forget[i][j] for j in range(i)} for i in range(1, T)},
+        "knowledge_transfer": dict(zip(names, kt)),
+        "mean_knowledge_transfer": mean_defined(kt),
+    }

@@ -1,0 +1,195 @@
+"""Text and Markdown views of results.json dicts: score matrices, per-run metrics, seed aggregates.
+
+Pure formatting over plain dicts (no torch), so ``climb report`` stays fast. A run's scalar metrics
+come from its ``metrics`` object; a run whose ``metrics`` lacks them but whose accuracy matrix is
+complete has them computed here with :func:`climb_harness.metrics.compute_all`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from climb_harness import metrics as _metrics
+
+__all__ = [
+    "SCALAR_METRICS",
+    "aggregate",
+    "aggregate_table",
+    "format_matrix",
+    "metrics_table",
+    "scalar_metrics",
+]
+
+#: Scalar metrics shown per run and aggregated over seeds: key -> column title.
+SCALAR_METRICS: dict[str, str] = {
+    "average_accuracy": "avg acc",
+    "average_max_forgetting": "AMF",
+    "bwt": "BWT",
+    "fwt": "FWT",
+    "mean_knowledge_transfer": "mean KT",
+}
+#: Costs aggregated over seeds next to the metrics: key -> column title.
+COSTS: dict[str, str] = {"wall_time_s": "wall time (s)", "peak_memory_mb": "peak mem (MiB)"}
+
+_MISSING = "—"
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return _MISSING if value is None else f"{value:.{digits}f}"
+
+
+# --------------------------------------------------------------------------- one matrix
+def format_matrix(
+    tasks: Sequence[str], A: Sequence[Sequence[float]], initial: Sequence[float] | None = None
+) -> str:
+    """An aligned text table of a score matrix: a column per task, a row ``after <task>`` per learned task.
+
+    ``A`` may have fewer rows than tasks (a run still going). ``initial`` adds a first row ``initial``
+    (scores before any training).
+    """
+    names = [str(t) for t in tasks]
+    rows: list[tuple[str, Sequence[float]]] = []
+    if initial is not None:
+        rows.append(("initial", initial))
+    if len(A) > len(names):
+        raise ValueError(
+            f"the score matrix has {len(A)} rows but only {len(names)} tasks are named; "
+            "give every task's name."
+        )
+    rows += [(f"after {names[i]}", row) for i, row in enumerate(A)]
+    for label, row in rows:
+        if len(row) != len(names):
+            raise ValueError(
+                f"row '{label}' has {len(row)} scores but there are {len(names)} tasks; "
+                "each row needs one score per task."
+            )
+    cells = [[_fmt(float(x)) for x in row] for _, row in rows]
+    label_width = max([len(label) for label, _ in rows] + [0])
+    widths = [max([len(name)] + [len(r[j]) for r in cells]) for j, name in enumerate(names)]
+    lines = [" " * label_width + "".join(f"  {name:>{w}}" for name, w in zip(names, widths))]
+    for (label, _), row in zip(rows, cells):
+        lines.append(f"{label:<{label_width}}" + "".join(f"  {c:>{w}}" for c, w in zip(row, widths)))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+# --------------------------------------------------------------------------- per run
+def scalar_metrics(results: Mapping[str, Any]) -> dict[str, float | None]:
+    """The scalar metrics of one run (``None`` where undefined or not yet known)."""
+    found = dict(results.get("metrics") or {})
+    tasks = results.get("tasks") or []
+    matrix = results.get("accuracy_matrix") or []
+    if "average_accuracy" not in found and tasks and len(matrix) == len(tasks):
+        refs = results.get("references") or {}
+        random, direct = refs.get("random"), refs.get("direct")
+        if not random:  # no baseline: the averages need none, knowledge transfer stays undefined
+            random, direct = [0.0] * len(tasks), None
+        found = _metrics.compute_all(matrix, results.get("initial_scores") or None, random, direct, tasks)
+    if found.get("mean_knowledge_transfer") is None and isinstance(found.get("knowledge_transfer"), Mapping):
+        found["mean_knowledge_transfer"] = _metrics.mean_defined(list(found["knowledge_transfer"].values()))
+    return {key: found.get(key) for key in SCALAR_METRICS}
+
+
+def _markdown(header: Sequence[str], rows: Sequence[Sequence[str]], right_from: int) -> str:
+    align = ["---" if i < right_from else "---:" for i in range(len(header))]
+    lines = [header, align, *rows]
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
+
+
+def metrics_table(results_list: Sequence[Mapping[str, Any]]) -> str:
+    """A Markdown table with one row per run: algorithm, seed, status and its scalar metrics."""
+    header = ["algorithm", "seed", "status", *SCALAR_METRICS.values()]
+    rows = []
+    for results in results_list:
+        values = scalar_metrics(results)
+        rows.append(
+            [
+                str(results.get("algorithm", "?")),
+                str(results.get("seed", "?")),
+                str(results.get("status", "?")),
+                *(_fmt(values[key]) for key in SCALAR_METRICS),
+            ]
+        )
+    return _markdown(header, rows, right_from=3)
+
+
+# --------------------------------------------------------------------------- over seeds
+def _mean_std(values: Sequence[float | None]) -> dict[str, float | int | None]:
+    """Mean and sample standard deviation (ddof 1) of the defined values; std is None below 2 values."""
+    xs = [float(v) for v in values if v is not None]
+    n = len(xs)
+    if n == 0:
+        return {"mean": None, "std": None, "n": 0}
+    mean = sum(xs) / n
+    std = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1)) if n > 1 else None
+    return {"mean": mean, "std": std, "n": n}
+
+
+def aggregate(results_list: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Group complete runs by algorithm and summarise each scalar metric and cost over their seeds.
+
+    Returns ``{algorithm: {"runs": n, "seeds": [...], "tasks": [...], "<metric>": {"mean", "std",
+    "n"}, "wall_time_s": {...}, "peak_memory_mb": {...}}}`` in order of first appearance. ``std`` is
+    the sample standard deviation (ddof 1), ``None`` for a single run; ``n`` counts the runs where the
+    value is defined. Runs whose status is not ``complete`` are left out (their numbers are partial)
+    and counted in ``incomplete_runs``. Runs of one algorithm must share a task order.
+    """
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    incomplete: dict[str, int] = {}
+    for results in results_list:
+        name = str(results.get("algorithm", "?"))
+        if results.get("status") != "complete":
+            incomplete[name] = incomplete.get(name, 0) + 1
+            groups.setdefault(name, [])
+            continue
+        group = groups.setdefault(name, [])
+        if group and list(group[0].get("tasks", [])) != list(results.get("tasks", [])):
+            raise ValueError(
+                f"runs of algorithm '{name}' use different task orders ({group[0].get('tasks')} and "
+                f"{results.get('tasks')}); aggregate one task order at a time."
+            )
+        group.append(results)
+    out: dict[str, dict[str, Any]] = {}
+    for name, runs in groups.items():
+        per_run = [scalar_metrics(r) for r in runs]
+        timing = [r.get("timing") or {} for r in runs]
+        summary: dict[str, Any] = {
+            "runs": len(runs),
+            "incomplete_runs": incomplete.get(name, 0),
+            "seeds": [r.get("seed") for r in runs],
+            "tasks": list(runs[0].get("tasks", [])) if runs else [],
+        }
+        for key in SCALAR_METRICS:
+            summary[key] = _mean_std([values[key] for values in per_run])
+        summary["wall_time_s"] = _mean_std([t.get("total_seconds") for t in timing])
+        summary["peak_memory_mb"] = _mean_std([t.get("peak_memory_mb") for t in timing])
+        out[name] = summary
+    return out
+
+
+def _pm(stat: Mapping[str, Any], digits: int) -> str:
+    if stat["mean"] is None:
+        return _MISSING
+    if stat["std"] is None:
+        return _fmt(stat["mean"], digits)
+    return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f}"
+
+
+def aggregate_table(results: Sequence[Mapping[str, Any]] | Mapping[str, Mapping[str, Any]]) -> str:
+    """A Markdown table, one row per algorithm, of "mean ± std" over seeds (just the mean for one run).
+
+    Takes a list of results dicts, or what :func:`aggregate` returned.
+    """
+    summary = results if isinstance(results, Mapping) else aggregate(results)
+    header = ["algorithm", "runs", *SCALAR_METRICS.values(), *COSTS.values()]
+    rows = [
+        [
+            name,
+            str(s["runs"]),
+            *(_pm(s[key], 2) for key in SCALAR_METRICS),
+            *(_pm(s[key], 1) for key in COSTS),
+        ]
+        for name, s in summary.items()
+    ]
+    return _markdown(header, rows, right_from=1)

@@ -1,0 +1,391 @@
+"""Phase I: the engineering loop of upstream continual learning.
+
+Learns the tasks in order, calls the algorithm's hooks (research code lives only there), keeps the
+best epoch on the validation split, evaluates *every* task after each task (future ones too, so the
+accuracy matrix is full), and writes a checkpoint and results.json after each task so that
+``--resume`` continues after the last completed task with the same final numbers.
+
+**Best or last weights?** The next task starts from the *best-epoch* weights of the previous task,
+the same weights that are checkpointed, evaluated and used for forgetting. (The original CLiMB
+continued from the last epoch but reported the best one; here every number describes the model that
+is actually carried forward.)
+
+**Randomness.** Python, NumPy and torch are seeded from ``(seed, task index)`` at every task start,
+and torch is re-seeded before every evaluation (ViLT samples image-patch order from the global RNG
+even in eval mode), so a resumed run replays exactly what an uninterrupted one does.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import random
+import resource
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from climb_harness.api import Algorithm, Task, TaskInfo
+from climb_harness.checkpoints import checkpoint_path, load_checkpoint, save_checkpoint
+from climb_harness.data import SplitData, load_split
+from climb_harness.errors import RunError
+from climb_harness.heads import ContinualModel, ScoreAccumulator
+from climb_harness.results import RESULTS_FILE, now, provenance, read_results, write_json
+
+NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "layernorm.weight", "norm.weight")
+
+
+@dataclasses.dataclass
+class TrainingOptions:
+    """Engineering options shared by every algorithm (CLiMB's defaults where it had them)."""
+
+    epochs: int | None = None  # None: the task manifest's default
+    lr: float | None = None  # None: the task manifest's default
+    batch_size: int | None = None  # None: the task manifest's default, else 32
+    eval_batch_size: int = 128
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    adam_betas: tuple[float, float] = (0.9, 0.98)
+    adam_eps: float = 1e-8
+    max_grad_norm: float | None = None
+    max_steps_per_epoch: int | None = None
+    preload: bool = True
+    device: str = "auto"
+    evaluate_test: bool = False
+    progress: bool = True
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> TrainingOptions:
+        values = dict(values)
+        if "adam_betas" in values:
+            values["adam_betas"] = tuple(values["adam_betas"])
+        return cls(**values)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def seed_everything(seed: int, *stream: int) -> None:
+    """Seed Python, NumPy and torch from ``seed`` and a stream id (e.g. the task index)."""
+    derived = int(np.random.SeedSequence([seed, *stream]).generate_state(1)[0])
+    random.seed(derived)
+    np.random.seed(derived)
+    torch.manual_seed(derived)
+
+
+def _memory_source(device: torch.device) -> str:
+    return "torch.cuda.max_memory_allocated" if device.type == "cuda" else "process max RSS (getrusage)"
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2**20 if sys.platform == "darwin" else rss / 1024
+
+
+class Context:
+    """The :class:`climb_harness.api.TrainingContext` the runner hands to algorithm hooks."""
+
+    def __init__(self, model: ContinualModel, device: torch.device, seed: int, task_order: list[str],
+                 tasks: Mapping[str, TaskInfo], train: Mapping[str, SplitData], training: TrainingOptions,
+                 batch_sizes: Mapping[str, int]) -> None:
+        self.model = model
+        self.device = device
+        self.seed = seed
+        self.task_order = task_order
+        self.tasks = dict(tasks)
+        self.task_index = 0
+        self.global_step = 0
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.initial_state = {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
+        self._train = train
+        self._training = training
+        self._batch_sizes = dict(batch_sizes)
+
+    @property
+    def current_task(self) -> str:
+        return self.task_order[self.task_index]
+
+    def num_train_examples(self, task: str) -> int:
+        return len(self._train[task])
+
+    def batch(self, task: str, indices: Sequence[int] | torch.Tensor) -> dict[str, torch.Tensor]:
+        return {k: v.to(self.device, non_blocking=True) for k, v in self._train[task].batch(indices).items()}
+
+    def train_batches(self, task: str, batch_size: int | None = None, epoch: int = 0) -> Iterator[list[int]]:
+        """Shuffled index batches of ``task``'s training split (deterministic per seed, task, epoch)."""
+        size = batch_size or self._batch_sizes[task]
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.task_order.index(task) * 1_009 + epoch)
+        order = torch.randperm(len(self._train[task]), generator=generator).tolist()
+        limit = self._training.max_steps_per_epoch
+        for step, start in enumerate(range(0, len(order), size)):
+            if limit is not None and step >= limit:
+                return
+            yield order[start : start + size]
+
+    def optimizer_step(self, loss: torch.Tensor) -> None:
+        assert self.optimizer is not None, "optimizer_step() is only available while training a task"
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self._clip()
+        self.optimizer.step()
+
+    def _clip(self) -> None:
+        if self._training.max_grad_norm:
+            params = [p for group in self.optimizer.param_groups for p in group["params"]]  # type: ignore[union-attr]
+            torch.nn.utils.clip_grad_norm_(params, self._training.max_grad_norm)
+
+
+def build_optimizer(model: torch.nn.Module, lr: float, training: TrainingOptions) -> torch.optim.Optimizer | None:
+    """AdamW over trainable parameters, no weight decay on biases and LayerNorm (as in CLiMB)."""
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            (no_decay if any(n in name for n in NO_DECAY) else decay).append(param)
+    if not decay and not no_decay:
+        return None
+    groups = [{"params": decay, "weight_decay": training.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr, betas=training.adam_betas, eps=training.adam_eps)
+
+
+def linear_schedule(optimizer: torch.optim.Optimizer, total_steps: int, warmup_ratio: float) -> torch.optim.lr_scheduler.LambdaLR:
+    warmup = int(total_steps * warmup_ratio)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+@dataclasses.dataclass
+class RunSpec:
+    """One run: an algorithm, a seed, a task order and an encoder, already resolved from a config."""
+
+    tasks: list[Task]
+    encoder_factory: Any  # () -> Encoder, builds a fresh encoder
+    algorithm: Algorithm
+    seed: int
+    training: TrainingOptions
+    output_dir: Path
+    config: dict[str, Any]
+    references: dict[str, dict[str, float | None]]
+    plugins: list[dict[str, str]]
+    hooks: Any = None  # pluggy hook relay for lifecycle events
+    eval_split: str = "val"
+    label: str | None = None  # how results name the run (an algorithm may run under several labels)
+
+
+class Runner:
+    """Runs one :class:`RunSpec`; ``run(resume=...)`` returns the final results dict."""
+
+    def __init__(self, spec: RunSpec) -> None:
+        self.spec = spec
+        self.training = spec.training
+        self.device = resolve_device(self.training.device)
+        self.task_order = [t.name for t in spec.tasks]
+        self.infos = {t.name: t.info for t in spec.tasks}
+        self.results_path = spec.output_dir / RESULTS_FILE
+
+    # ------------------------------------------------------------------ set-up
+    def _build(self) -> None:
+        spec = self.spec
+        seed_everything(spec.seed)  # same initial weights for every algorithm under one seed
+        encoder = spec.encoder_factory()
+        encoder.adapt_to_tasks([self.infos[n] for n in self.task_order])
+        self.encoder = encoder
+        self.model = ContinualModel(encoder, self.infos).to(self.device)
+        preload = self.training.preload
+        self.train_data = {t.name: load_split(t, "train", encoder, preload) for t in spec.tasks}
+        self.eval_data = {t.name: load_split(t, spec.eval_split, encoder, preload) for t in spec.tasks}
+        self.test_data = {t.name: load_split(t, "test", encoder, preload) for t in spec.tasks} if self.training.evaluate_test else {}
+        self.batch_sizes = {t.name: self.training.batch_size or int(t.manifest.get("defaults", {}).get("batch_size", 32)) for t in spec.tasks}
+        self.ctx = Context(self.model, self.device, spec.seed, self.task_order, self.infos, self.train_data, self.training, self.batch_sizes)
+        self.run_info = {"output_dir": str(spec.output_dir), "algorithm": spec.label or spec.algorithm.name, "seed": spec.seed, "tasks": self.task_order, "config": spec.config}
+
+    def _emit(self, hook: str, **kwargs: Any) -> None:
+        if self.spec.hooks is not None:
+            getattr(self.spec.hooks, hook)(run=self.run_info, **kwargs)
+
+    def _task_setting(self, task: Task, key: str, fallback: Any) -> Any:
+        value = getattr(self.training, key)
+        return value if value is not None else task.manifest.get("defaults", {}).get(key, fallback)
+
+    # ------------------------------------------------------------------ evaluation
+    @torch.no_grad()
+    def evaluate(self, task: str, data: Mapping[str, SplitData]) -> float:
+        self.spec.algorithm.before_evaluate(self.ctx, task)
+        seed_everything(self.spec.seed, 999_983)  # ViLT draws patch order from the global RNG in eval too
+        was_training = self.model.training
+        self.model.eval()
+        split = data[task]
+        score = ScoreAccumulator(self.infos[task])
+        size = self.training.eval_batch_size
+        for start in range(0, len(split), size):
+            batch = {k: v.to(self.device) for k, v in split.batch(range(start, min(start + size, len(split)))).items()}
+            score.update(self.model(task, batch), batch["targets"])
+        self.model.train(was_training)
+        return score.value()
+
+    def evaluate_all(self, data: Mapping[str, SplitData]) -> list[float]:
+        return [round(self.evaluate(name, data), 6) for name in self.task_order]
+
+    # ------------------------------------------------------------------ training
+    def train_task(self, index: int) -> dict[str, Any]:
+        task = self.spec.tasks[index]
+        algorithm, ctx, model = self.spec.algorithm, self.ctx, self.model
+        ctx.task_index = index
+        seed_everything(self.spec.seed, index + 1)
+        algorithm.on_task_start(ctx)
+        epochs = int(self._task_setting(task, "epochs", 1))
+        lr = float(self._task_setting(task, "lr", 1e-4))
+        ctx.optimizer = build_optimizer(model, lr, self.training)
+        steps_per_epoch = math.ceil(len(self.train_data[task.name]) / self.batch_sizes[task.name])
+        if self.training.max_steps_per_epoch:
+            steps_per_epoch = min(steps_per_epoch, self.training.max_steps_per_epoch)
+        scheduler = linear_schedule(ctx.optimizer, epochs * steps_per_epoch, self.training.warmup_ratio) if ctx.optimizer else None
+        best_score, best_epoch, best_state = -math.inf, -1, None
+        epoch_log = []
+        for epoch in range(epochs):
+            started = time.perf_counter()
+            model.train()
+            batches = algorithm.training_batches(ctx, epoch)
+            if batches is None:
+                batches = ((task.name, idx) for idx in ctx.train_batches(task.name, epoch=epoch))
+            total_loss, steps = 0.0, 0
+            bar = tqdm(batches, total=steps_per_epoch, desc=f"{algorithm.name} {task.name} epoch {epoch + 1}/{epochs}",
+                       leave=False, disable=not self.training.progress or None, file=sys.stderr)
+            for batch_task, indices in bar:
+                batch = ctx.batch(batch_task, indices)
+                loss = algorithm.training_loss(ctx, batch_task, batch)
+                if ctx.optimizer is not None:
+                    ctx.optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    algorithm.before_optimizer_step(ctx, batch_task, batch)
+                    ctx._clip()
+                    ctx.optimizer.step()
+                    scheduler.step()  # type: ignore[union-attr]
+                algorithm.after_optimizer_step(ctx, batch_task, batch)
+                ctx.global_step += 1
+                total_loss += float(loss.detach())
+                steps += 1
+            algorithm.on_epoch_end(ctx, epoch)
+            val = self.evaluate(task.name, self.eval_data)
+            logs = {"train_loss": total_loss / max(1, steps), "val_score": val, "seconds": time.perf_counter() - started}
+            epoch_log.append(logs)
+            self._emit("climb_epoch_end", task_index=index, task=task.name, epoch=epoch, logs=logs)
+            if val > best_score:
+                best_score, best_epoch = val, epoch
+                best_state = copy.deepcopy({k: v.detach() for k, v in model.state_dict().items()}) if epoch < epochs - 1 else None
+        if best_state is not None:  # None: the last epoch was the best, nothing to restore
+            model.load_state_dict(best_state)
+        algorithm.on_task_end(ctx)
+        return {"best_epoch": best_epoch, "epochs": epoch_log}
+
+    # ------------------------------------------------------------------ the run
+    def run(self, resume: bool = False) -> dict[str, Any]:
+        self._build()
+        results = self._start_or_resume(resume)
+        self._emit("climb_run_start")
+        started = time.perf_counter() - float(results["timing"].get("total_seconds", 0.0))
+        for index in range(len(results["accuracy_matrix"]), len(self.task_order)):
+            name = self.task_order[index]
+            self._emit("climb_task_start", task_index=index, task=name)
+            task_started = time.perf_counter()
+            log = self.train_task(index)
+            row = self.evaluate_all(self.eval_data)
+            results["accuracy_matrix"].append(row)
+            if self.test_data:
+                results.setdefault("test_accuracy_matrix", []).append(self.evaluate_all(self.test_data))
+            results["best_epochs"].append(log["best_epoch"])
+            results["training_log"].append({"task": name, "epochs": log["epochs"]})
+            results["timing"]["per_task_seconds"][name] = round(time.perf_counter() - task_started, 3)
+            results["timing"]["total_seconds"] = round(time.perf_counter() - started, 3)
+            results["timing"]["peak_memory_mb"] = round(peak_memory_mb(self.device), 1)
+            self._checkpoint(index)
+            if index == len(self.task_order) - 1:
+                self._finish(results)
+            write_json(self.results_path, results)
+            self._emit("climb_task_end", task_index=index, task=name, scores=dict(zip(self.task_order, row)))
+        self._emit("climb_run_end", results=results)
+        return results
+
+    def _finish(self, results: dict[str, Any]) -> None:
+        from climb_harness.metrics import compute_all
+
+        refs = results["references"]
+        results["metrics"] = compute_all(
+            results["accuracy_matrix"], results["initial_scores"],
+            [refs["random"][t] for t in self.task_order],
+            [refs["direct"].get(t) for t in self.task_order],
+            tasks=self.task_order,
+        )
+        results["status"] = "complete"
+        results["provenance"]["finished_at"] = now()
+
+    def _checkpoint(self, index: int) -> None:
+        name = self.task_order[index]
+        metadata = {"task_index": index, "task": name, "tasks": self.task_order, "algorithm": self.spec.algorithm.name, "seed": self.spec.seed}
+        save_checkpoint(checkpoint_path(self.spec.output_dir, index, name), self.model.state_dict(), metadata, self.spec.algorithm.state_dict())
+
+    def _start_or_resume(self, resume: bool) -> dict[str, Any]:
+        spec, algorithm = self.spec, self.spec.algorithm
+        algorithm.setup(self.ctx)
+        if resume and self.results_path.exists():
+            results = read_results(self.results_path)
+            if results.get("config") != spec.config:
+                raise RunError(
+                    f"{self.results_path} was written by a different configuration, so --resume would mix two experiments. "
+                    f"Nothing was changed; resume with the same config, or use a new --output folder."
+                )
+            done = len(results.get("accuracy_matrix", []))
+            if done:
+                state, _, algorithm_state = load_checkpoint(checkpoint_path(spec.output_dir, done - 1, self.task_order[done - 1]))
+                algorithm.load_state_dict(algorithm_state, self.ctx)
+                missing, unexpected = self.model.load_state_dict(state, strict=False)
+                if missing or unexpected:
+                    raise RunError(
+                        f"The checkpoint of task {done - 1} does not fit the model (missing {missing[:3]}, unexpected "
+                        f"{unexpected[:3]}); the encoder or its options changed. results.json was left untouched; use a new --output folder."
+                    )
+            return results
+        if self.results_path.exists() and not resume:
+            existing = read_results(self.results_path)
+            if existing.get("status") != "complete" or existing.get("config") != spec.config:
+                raise RunError(
+                    f"{self.results_path} already holds a{'n unfinished' if existing.get('status') != 'complete' else ' different'} run. "
+                    f"Nothing was overwritten; pass --resume to continue it, or choose another --output folder."
+                )
+        self.ctx.task_index = 0
+        initial = self.evaluate_all(self.eval_data)
+        results: dict[str, Any] = {
+            "schema_version": "1.0",
+            "status": "running",
+            "tasks": self.task_order,
+            "algorithm": spec.label or algorithm.name,
+            "seed": spec.seed,
+            "eval_split": spec.eval_split,
+            "initial_scores": initial,
+            "accuracy_matrix": [],
+            "best_epochs": [],
+            "training_log": [],
+            "metrics": {},
+            "references": spec.references,
+            "provenance": provenance(spec.plugins, spec.seed, str(self.device)),
+            "timing": {"per_task_seconds": {}, "total_seconds": 0.0, "peak_memory_mb": None, "peak_memory_source": _memory_source(self.device)},
+            "config": spec.config,
+        }
+        write_json(self.results_path, results)
+        return results

@@ -1,0 +1,122 @@
+"""Small real components for testing algorithms and the runner in seconds.
+
+``TinyEncoder`` is a genuine (tiny) trainable encoder: hashed word embeddings for text, a linear
+projection of an 8x8 thumbnail for images, fused by an MLP. ``SyntheticTask`` draws examples whose
+label is a deterministic function of their text and image, so they are learnable (and forgettable).
+Both follow the same contracts as real plugins; they are what the conformance suite and the core's
+tests run algorithms against.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from climb_harness._encoder import Encoder
+from climb_harness.api import API_VERSION, Example, Task, TaskInfo, load_image
+
+VOCAB = 512
+
+
+def _token_ids(text: str | None, length: int) -> list[int]:
+    words = (text or "").lower().split()[:length]
+    ids = [1 + zlib.crc32(w.encode()) % (VOCAB - 1) for w in words]
+    return ids + [0] * (length - len(ids))
+
+
+class TinyEncoder(Encoder):
+    """Text: mean of hashed word embeddings. Image: 8x8 grey thumbnail -> linear. Views kept apart."""
+
+    manifest = {"name": "tiny", "kind": "encoder", "api_version": API_VERSION, "summary": "A tiny encoder for tests.",
+                "modalities": ["vision-language", "language", "vision"],
+                "options": {"type": "object", "additionalProperties": False,
+                            "properties": {"hidden_size": {"type": "integer", "default": 32}, "num_layers": {"type": "integer", "default": 2}}}}
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(options)
+        hidden = int(self.options.get("hidden_size", 32))
+        self.hidden_size = hidden
+        self.embeddings = nn.Embedding(VOCAB, hidden, padding_idx=0)
+        self.image_proj = nn.Linear(64, hidden)
+        self.layers = nn.ModuleList([nn.Sequential(nn.Linear(hidden, hidden), nn.GELU()) for _ in range(int(self.options.get("num_layers", 2)))])
+
+    def collate(self, examples: Sequence[Example], task: TaskInfo) -> dict[str, torch.Tensor]:
+        views = task.num_views
+        ids = torch.zeros(len(examples), views, 12, dtype=torch.long)
+        pixels = torch.zeros(len(examples), views, 64)
+        for row, example in enumerate(examples):
+            for view in range(views):
+                text = example.text
+                if task.head.type == "multiple-choice":
+                    text = f"{text or ''} {example.choices[view]}"
+                ids[row, view] = torch.tensor(_token_ids(text, 12))
+                if example.images:
+                    image = load_image(example.images[min(view, len(example.images) - 1)]).convert("L").resize((8, 8))
+                    pixels[row, view] = torch.from_numpy(np.asarray(image, dtype=np.float32).reshape(-1) / 255.0)
+        return {"input_ids": ids, "pixels": pixels}
+
+    def forward(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        ids = batch["input_ids"]
+        mask = (ids > 0).unsqueeze(-1).float()
+        text = (self.embeddings(ids) * mask).sum(-2) / mask.sum(-2).clamp(min=1.0)
+        hidden = text + self.image_proj(batch["pixels"])
+        for layer in self.layers:
+            hidden = hidden + layer(hidden)
+        return hidden
+
+    def layer_groups(self) -> list[str]:
+        return ["embeddings", "image_proj", *[f"layers.{i}" for i in range(len(self.layers))]]
+
+
+COLOURS = {"red": (220, 30, 30), "green": (30, 200, 30), "blue": (30, 30, 220), "white": (240, 240, 240)}
+
+
+class SyntheticTask(Task):
+    """Questions about a coloured square: "is it <colour>" (yes/no) or "what colour" (4-way).
+
+    Options: ``question`` ("colour" or "yesno"), ``size`` (examples per split), ``seed``.
+    """
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(options)
+        self._cache: dict[str, list[Example]] = {}
+
+    def examples(self, split: str) -> Sequence[Example]:
+        if split not in ("train", "val", "test"):
+            raise ValueError(f"task {self.name!r} has splits train, val and test, not {split!r}")
+        if split not in self._cache:
+            rng = np.random.default_rng([int(self.options.get("seed", 0)), ("train", "val", "test").index(split)])
+            names = list(COLOURS)
+            out = []
+            for i in range(int(self.options.get("size", 64))):
+                colour = names[int(rng.integers(len(names)))]
+                image = np.full((16, 16, 3), COLOURS[colour], dtype=np.uint8)
+                if self.options.get("question", "colour") == "colour":
+                    out.append(Example("what colour is the square", (image,), target=names.index(colour), id=f"{split}-{i}"))
+                else:
+                    asked = names[int(rng.integers(len(names)))]
+                    out.append(Example(f"is the square {asked}", (image,), target=int(asked == colour), id=f"{split}-{i}"))
+            self._cache[split] = out
+        return self._cache[split]
+
+
+def synthetic_manifest(name: str, question: str = "colour", size: int = 64) -> dict[str, Any]:
+    labels = 4 if question == "colour" else 2
+    return {"name": name, "kind": "task", "api_version": API_VERSION, "summary": f"Synthetic {question} questions.",
+            "modality": "vision-language", "images_per_example": 1, "head": {"type": "classification", "num_labels": labels},
+            "metric": "accuracy", "random_baseline": 100.0 / labels, "defaults": {"epochs": 2, "lr": 3e-3, "batch_size": 16},
+            "options": {"type": "object", "additionalProperties": False, "properties": {
+                "question": {"type": "string", "enum": ["colour", "yesno"], "default": question},
+                "size": {"type": "integer", "minimum": 1, "default": size},
+                "seed": {"type": "integer", "default": 0}}}}
+
+
+def synthetic_task(name: str, question: str = "colour", size: int = 64, seed: int = 0) -> SyntheticTask:
+    task = SyntheticTask({"question": question, "size": size, "seed": seed})
+    task.manifest = synthetic_manifest(name, question, size)
+    return task

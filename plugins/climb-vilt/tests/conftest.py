@@ -1,0 +1,92 @@
+"""Shared fixtures: tiny encoder options, TaskInfos of every shape, examples with images made here."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may be downloaded in tests
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from climb_harness.api import Example, HeadSpec, TaskInfo
+
+TINY = {
+    "hidden_size": 32,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+    "image_size": 32,
+    "patch_size": 16,
+}
+
+TASKS = {
+    "vqa": TaskInfo("vqa", "vision-language", 1, HeadSpec("soft-score", 7), 40),
+    "nlvr2": TaskInfo("nlvr2", "vision-language", 2, HeadSpec("classification", 2), 40),
+    "vcr": TaskInfo("vcr", "vision-language", 1, HeadSpec("multiple-choice", 4), 40),
+    "sst2": TaskInfo("sst2", "language", 0, HeadSpec("classification", 2), 40),
+    "piqa": TaskInfo("piqa", "language", 0, HeadSpec("multiple-choice", 2), 80),
+    "fashion": TaskInfo("fashion", "vision", 1, HeadSpec("classification", 10), None),
+}
+
+
+def random_image(seed: int, size: tuple[int, int] = (40, 40)) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+
+
+def make_examples(task: TaskInfo, n: int = 3) -> list[Example]:
+    """``n`` examples fitting ``task``: images as arrays and PIL images, texts of varied length."""
+    out = []
+    for i in range(n):
+        images: tuple = ()
+        if task.modality != "language":
+            images = tuple(
+                random_image(10 * i + k) if k % 2 == 0 else Image.fromarray(random_image(10 * i + k))
+                for k in range(max(1, task.images_per_example))
+            )
+        text = None if task.modality == "vision" else "is there a red " + "very " * i + "big circle?"
+        choices = tuple(f"choice {c} of example {i}" for c in range(task.num_views)) if task.head.type == "multiple-choice" else ()
+        out.append(Example(text=text, images=images, choices=choices, target=0, id=f"ex{i}"))
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_options() -> dict:
+    return dict(TINY)
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory):
+    """A randomly initialised 2-layer BERT (hidden 24) + the real BERT-uncased tokenizer, saved."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from climb_vilt._model import minilm_path
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    tokenizer = AutoTokenizer.from_pretrained(str(minilm_path()))
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(tokenizer), hidden_size=24, num_hidden_layers=2, num_attention_heads=2, intermediate_size=48
+    )
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tasks() -> dict[str, TaskInfo]:
+    return dict(TASKS)
+
+
+@pytest.fixture(scope="session")
+def examples():
+    """``examples(task, n=3)``: see :func:`make_examples`."""
+    return make_examples
+
+
+@pytest.fixture(scope="session")
+def image():
+    """``image(seed, (width, height))``: a random HxWx3 uint8 array."""
+    return random_image
