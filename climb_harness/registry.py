@@ -119,8 +119,9 @@ class _ClimbPluginManager(pluggy.PluginManager):
 
 def _format_plugin_exception(info: PluginInfo, exc: BaseException) -> str:
     if isinstance(exc, pluggy.PluginValidationError):
+        detail = " ".join(str(exc).split())  # pluggy's message spans three lines; keep one paragraph
         return (
-            f"{info.label} has an invalid hook implementation: {exc}. Fix the function's name or "
+            f"{info.label} has an invalid hook implementation: {detail}. Fix the function's name or "
             f"arguments to match a hook in climb_harness.hookspecs (an implementation may take a subset "
             f"of the spec's arguments, never others)."
         )
@@ -149,8 +150,10 @@ class Registry:
         found, seen = [], set()
         for dist in importlib.metadata.distributions():
             for ep in dist.entry_points:
+                if ep.group != ENTRY_POINT_GROUP:  # parse METADATA only for plugins: it is slow
+                    continue
                 key = (ep.name, ep.value, dist.metadata["name"])
-                if ep.group == ENTRY_POINT_GROUP and key not in seen:  # a dist on sys.path twice counts once
+                if key not in seen:  # a dist on sys.path twice counts once
                     seen.add(key)
                     found.append((ep, dist))
         return found
@@ -200,6 +203,14 @@ class Registry:
             info.errors.append(_format_plugin_exception(info, exc))
             return
         if self.pm.is_registered(module):
+            return
+        if self.pm.has_plugin(info.name):
+            other = next((p for p in self.plugins if p.name == info.name and p is not info), None)
+            owner = f"{other.distribution} {other.version}" if other else "another plugin"
+            info.errors.append(
+                f"{info.label} is not loaded: a plugin named {info.name!r} ({owner}) is already loaded. "
+                f"Rename the file or module, or uninstall the installed plugin."
+            )
             return
         try:
             self.pm.register(module, name=info.name)

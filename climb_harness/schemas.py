@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import json
@@ -71,15 +72,18 @@ def json_path(parts: Iterable[Any]) -> str:
     return out
 
 
-def _violations(errors: Iterable[jsonschema.ValidationError], prefix: Iterable[Any] = ()) -> list[Violation]:
+def _violations(errors: Iterable[jsonschema.ValidationError]) -> list[Violation]:
     found: list[Violation] = []
     for error in errors:
         if error.validator in ("oneOf", "anyOf") and error.context:
-            # Report the alternative that came closest, not "is not valid under any of the given schemas".
-            best = jsonschema.exceptions.best_match(error.context)
-            found += _violations([best], prefix=[*prefix, *error.absolute_path])
+            # Report the alternative that came closest (fewest errors: e.g. the head whose ``type`` matched),
+            # not "is not valid under any of the given schemas". Context errors' paths are already absolute.
+            branches: dict[Any, list[jsonschema.ValidationError]] = {}
+            for sub in error.context:
+                branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+            found += _violations(min(branches.values(), key=len))
             continue
-        found.append(Violation(json_path([*prefix, *error.absolute_path]), str(error.validator), error.message))
+        found.append(Violation(json_path(error.absolute_path), str(error.validator), error.message))
     return sorted(found, key=lambda v: v.path)
 
 
@@ -88,12 +92,17 @@ def validate(name: str, instance: Any) -> list[Violation]:
     return _violations(validator(name).iter_errors(instance))
 
 
+@functools.lru_cache(maxsize=None)
+def _meta_validator(cls: type) -> Any:
+    return cls(cls.META_SCHEMA)  # building one costs ~20 ms: once per draft, not once per component
+
+
 def check_options_schema(options_schema: Mapping[str, Any]) -> list[Violation]:
     """An options schema must itself be a valid JSON schema (on top of ``options.schema.json``)."""
     cls = jsonschema.validators.validator_for(options_schema, default=jsonschema.Draft202012Validator)
     return [
         Violation(json_path(["options", *e.absolute_path]), str(e.validator), e.message)
-        for e in cls(cls.META_SCHEMA).iter_errors(options_schema)
+        for e in _meta_validator(cls).iter_errors(options_schema)
     ]
 
 
@@ -101,7 +110,7 @@ def options_with_defaults(options_schema: Mapping[str, Any] | None, given: Mappi
     """Fill defaults from an options schema into ``given`` and validate the result."""
     schema = dict(options_schema or {"type": "object", "properties": {}, "additionalProperties": False})
     schema.setdefault("additionalProperties", False)
-    resolved = {key: spec.get("default") for key, spec in schema.get("properties", {}).items()}
+    resolved = {key: copy.deepcopy(spec.get("default")) for key, spec in schema.get("properties", {}).items()}
     resolved.update(given)
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     return resolved, _violations(cls(schema).iter_errors(resolved))

@@ -69,7 +69,11 @@ def encoder_manifest(name: str = "ztest-encoder", **overrides: Any) -> dict[str,
         "api_version": API_VERSION,
         "summary": f"test encoder {name}",
         "modalities": ["vision-language"],
-        "options": {"type": "object", "additionalProperties": False, "properties": {"hidden": {"type": "integer", "default": 8}}},
+        "options": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"hidden": {"type": "integer", "default": 8}},
+        },
     }
     manifest.update(overrides)
     return manifest
@@ -135,11 +139,15 @@ class PluginSite:
         importlib.invalidate_caches()
         return name
 
-    def add_distribution(self, dist: str, version: str, entry_points: Mapping[str, str], group: str = "climb.plugins") -> Path:
+    def add_distribution(
+        self, dist: str, version: str, entry_points: Mapping[str, str], group: str = "climb.plugins"
+    ) -> Path:
         """A ``.dist-info`` folder whose ``entry_points.txt`` maps entry-point names to modules."""
         info = self.root / f"{_normalise(dist)}-{version}.dist-info"
         info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n", encoding="utf-8")
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n", encoding="utf-8"
+        )
         lines = [f"[{group}]"] + [f"{name} = {target}" for name, target in entry_points.items()]
         (info / "entry_points.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
         (info / "RECORD").write_text("", encoding="utf-8")
@@ -163,7 +171,10 @@ class PluginSite:
         Returns the entry-point (plugin) name, which is also the hook module's stem.
         """
         ep = ep_name or self.module(_normalise(dist))
-        module = self.write_module(ep.removeprefix(self.prefix) + "_hooks", source if source is not None else hook_module(tasks, encoders, algorithms, extra))
+        module = self.write_module(
+            ep.removeprefix(self.prefix) + "_hooks",
+            source if source is not None else hook_module(tasks, encoders, algorithms, extra),
+        )
         self.add_distribution(dist, version, {ep: module})
         return ep
 
@@ -171,11 +182,13 @@ class PluginSite:
         """Forget every module imported from this site (and ``--plugin`` files), so tests stay independent."""
         for name, mod in list(sys.modules.items()):
             file = getattr(mod, "__file__", None) or ""
-            if name.startswith(self.prefix) or name.startswith("climb_plugin_") or file.startswith(str(self.root)):
+            if name.startswith((self.prefix, "climb_plugin_")) or file.startswith(str(self.root)):
                 sys.modules.pop(name, None)
         importlib.invalidate_caches()
 
 
-def mine(rows: Iterable[Mapping[str, Any]], key: str = "name", prefix: str = "ztest-") -> list[Mapping[str, Any]]:
+def mine(
+    rows: Iterable[Mapping[str, Any]], key: str = "name", prefix: str = "ztest-"
+) -> list[Mapping[str, Any]]:
     """The rows that belong to the test plugins (real plugins may be installed beside them)."""
     return [r for r in rows if str(r.get(key, "")).startswith(prefix)]

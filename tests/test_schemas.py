@@ -15,7 +15,14 @@ import pytest
 
 import climb_harness
 from climb_harness import schemas
-from climb_harness.schemas import Violation, check_options_schema, json_path, options_with_defaults, schema_dir, validate
+from climb_harness.schemas import (
+    Violation,
+    check_options_schema,
+    json_path,
+    options_with_defaults,
+    schema_dir,
+    validate,
+)
 
 REPO_SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 SCHEMA_FILES = sorted(REPO_SCHEMAS.glob("*.json"))
@@ -34,7 +41,12 @@ def _refs(node: Any) -> list[str]:
 # --------------------------------------------------------------------------- the files themselves
 def test_schema_files_exist():
     names = {p.name for p in SCHEMA_FILES}
-    assert {"task.schema.json", "encoder.schema.json", "algorithm.schema.json", "options.schema.json"} <= names
+    assert {
+        "task.schema.json",
+        "encoder.schema.json",
+        "algorithm.schema.json",
+        "options.schema.json",
+    } <= names
 
 
 @pytest.mark.parametrize("path", SCHEMA_FILES, ids=[p.name for p in SCHEMA_FILES])
@@ -43,7 +55,9 @@ def test_every_schema_is_a_valid_draft_2020_12_schema(path):
     assert schema.get("$schema") == DRAFT_2020_12
     jsonschema.Draft202012Validator.check_schema(schema)
     assert jsonschema.validators.validator_for(schema) is jsonschema.Draft202012Validator
-    assert schema.get("$id", "").endswith("/" + path.name), "the $id names the file, so $refs between schemas resolve"
+    assert schema.get("$id", "").endswith("/" + path.name), (
+        "the $id names the file, so $refs between schemas resolve"
+    )
 
 
 @pytest.mark.parametrize("path", SCHEMA_FILES, ids=[p.name for p in SCHEMA_FILES])
@@ -67,11 +81,21 @@ def test_schema_dir_finds_the_repository_schemas():
 def test_schema_dir_finds_the_schemas_inside_an_installed_package(tmp_path):
     """In a wheel the schemas live in ``climb_harness/schemas`` (hatch force-include); no repository beside it."""
     package = tmp_path / "site" / "climb_harness"
-    shutil.copytree(Path(climb_harness.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        Path(climb_harness.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__")
+    )
     shutil.copytree(REPO_SCHEMAS, package / "schemas")
     code = "import climb_harness.schemas as s; print(s.__file__); print(s.schema_dir()); print(s.validate('algorithm', {}) != [])"
     env = dict(os.environ, PYTHONPATH=str(tmp_path / "site"), HF_HUB_OFFLINE="1", PYTHONDONTWRITEBYTECODE="1")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     module_file, found, validated = proc.stdout.split()
     assert Path(module_file).parent == package
@@ -94,7 +118,11 @@ VALID = {
         "splits": ["train", "val", "test"],
         "defaults": {"epochs": 2, "lr": 1e-4, "batch_size": 8},
         "data": {"source": "x", "license": "y", "citation": "z", "how_to_get": "w"},
-        "options": {"type": "object", "additionalProperties": False, "properties": {"n": {"type": "integer", "default": 1}}},
+        "options": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"n": {"type": "integer", "default": 1}},
+        },
     },
     "encoder": {
         "name": "vilt",
@@ -112,7 +140,11 @@ VALID = {
         "summary": "s",
         "family": "regularization",
         "paper": "Kirkpatrick et al. 2017",
-        "options": {"type": "object", "additionalProperties": False, "properties": {"lambda": {"type": "number", "default": 100}}},
+        "options": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"lambda": {"type": "number", "default": 100}},
+        },
     },
 }
 
@@ -163,7 +195,11 @@ def test_wrong_type_inside_the_head_is_reported_where_it_is():
 
 
 def test_options_schema_requires_a_default_for_every_property():
-    options = {"type": "object", "additionalProperties": False, "properties": {"a": {"default": 1}, "b": {"type": "string"}}}
+    options = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"a": {"default": 1}, "b": {"type": "string"}},
+    }
     problems = validate("options", options)
     assert [(p.path, p.rule) for p in problems] == [("$.properties.b", "required")]
     problems = validate("algorithm", {**VALID["algorithm"], "options": options})
@@ -182,7 +218,12 @@ def test_options_schema_must_be_closed_and_an_object():
 # --------------------------------------------------------------------------- helpers
 @pytest.mark.parametrize(
     ("parts", "expected"),
-    [([], "$"), (["head", "num_labels"], "$.head.num_labels"), (["modalities", 1], "$.modalities[1]"), ([0, "a"], "$[0].a")],
+    [
+        ([], "$"),
+        (["head", "num_labels"], "$.head.num_labels"),
+        (["modalities", 1], "$.modalities[1]"),
+        ([0, "a"], "$[0].a"),
+    ],
 )
 def test_json_path(parts, expected):
     assert json_path(parts) == expected
@@ -205,7 +246,10 @@ def test_options_with_defaults():
     options = {
         "type": "object",
         "additionalProperties": False,
-        "properties": {"n": {"type": "integer", "minimum": 1, "default": 5}, "path": {"type": ["string", "null"], "default": None}},
+        "properties": {
+            "n": {"type": "integer", "minimum": 1, "default": 5},
+            "path": {"type": ["string", "null"], "default": None},
+        },
     }
     assert options_with_defaults(options, {}) == ({"n": 5, "path": None}, [])
     assert options_with_defaults(options, {"n": 2}) == ({"n": 2, "path": None}, [])

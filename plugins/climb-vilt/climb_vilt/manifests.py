@@ -30,10 +30,30 @@ def _architecture_options() -> dict[str, Any]:
             "loaded with ViltModel.from_pretrained; null builds a randomly initialised ViLT from the "
             "options below.",
         },
-        "hidden_size": {"type": "integer", "minimum": 8, "default": 128, "description": f"ViLT width; {arch}."},
-        "num_hidden_layers": {"type": "integer", "minimum": 1, "default": 2, "description": f"Transformer layers; {arch}."},
-        "num_attention_heads": {"type": "integer", "minimum": 1, "default": 4, "description": f"Attention heads; {arch}."},
-        "intermediate_size": {"type": "integer", "minimum": 8, "default": 256, "description": f"Feed-forward width; {arch}."},
+        "hidden_size": {
+            "type": "integer",
+            "minimum": 8,
+            "default": 128,
+            "description": f"ViLT width; {arch}.",
+        },
+        "num_hidden_layers": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 2,
+            "description": f"Transformer layers; {arch}.",
+        },
+        "num_attention_heads": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 4,
+            "description": f"Attention heads; {arch}.",
+        },
+        "intermediate_size": {
+            "type": "integer",
+            "minimum": 8,
+            "default": 256,
+            "description": f"Feed-forward width; {arch}.",
+        },
         "image_size": {
             "type": "integer",
             "minimum": 8,
@@ -42,7 +62,12 @@ def _architecture_options() -> dict[str, Any]:
             "longer side at most 5/3 of it, both rounded down to a multiple of the patch size); also "
             "the ViltConfig image_size of a random initialisation. CLiMB used 384 with the checkpoint.",
         },
-        "patch_size": {"type": "integer", "minimum": 1, "default": 16, "description": f"Image patch side in pixels; {arch}."},
+        "patch_size": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 16,
+            "description": f"Image patch side in pixels; {arch}.",
+        },
         "max_position_embeddings": {
             "type": "integer",
             "minimum": 4,
@@ -56,7 +81,10 @@ def _architecture_options() -> dict[str, Any]:
 VILT_MANIFEST: dict[str, Any] = {
     "name": "vilt",
     "api_version": API_VERSION,
-    "summary": "ViLT (Hugging Face ViltModel): one transformer over word tokens and image patches; pooled output per view.",
+    "summary": (
+        "ViLT (Hugging Face ViltModel): one transformer over word tokens and image patches; "
+        "pooled output per view."
+    ),
     "description": (
         "CLiMB's ViLT encoder. Text is tokenised with a BERT-uncased tokenizer, images are resized, "
         "normalised with mean/std 0.5 and cut into patches; the pooled [CLS] output is the "

@@ -26,7 +26,13 @@ from torch import nn
 
 from climb_harness.api import Encoder, Example, TaskInfo
 
-from climb_vilt._model import VILT_ADAPTER_INTERFACE, build_vilt, grow_token_types, load_tokenizer, minilm_path
+from climb_vilt._model import (
+    VILT_ADAPTER_INTERFACE,
+    build_vilt,
+    grow_token_types,
+    load_tokenizer,
+    minilm_path,
+)
 from climb_vilt.images import ImagePreparer, normalise
 from climb_vilt.manifests import VILT_MANIFEST, option_defaults
 from climb_vilt.views import View, example_views, max_text_tokens
@@ -109,22 +115,29 @@ class ViltEncoderBase(Encoder):
         batch["pixel_values"] = pixels
         batch["pixel_mask"] = mask
         out = {key: value.reshape(n, v, *value.shape[1:]) for key, value in batch.items()}
-        out["image_token_type"] = torch.tensor([[view.image_token_type for view in views] for views in per_example])
+        out["image_token_type"] = torch.tensor(
+            [[view.image_token_type for view in views] for views in per_example]
+        )
         return out
 
     def forward(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """``(N, V, hidden_size)``: ViLT's pooled output for every view."""
         n, v = batch["pixel_values"].shape[:2]
-        flat = {key: value.flatten(0, 1) for key, value in batch.items() if key in _TEXT_KEYS}
-        flat["pixel_values"] = batch["pixel_values"].flatten(0, 1)
-        flat["pixel_mask"] = batch["pixel_mask"].flatten(0, 1)
+        keys = [key for key in (*_TEXT_KEYS, "pixel_values", "pixel_mask") if key in batch]
         types = [int(t) for t in batch["image_token_type"][0].tolist()]
+        rows = self.transformer.embeddings.token_type_embeddings.num_embeddings
+        if max(types) >= rows:
+            raise ValueError(
+                f"this batch uses image token type {max(types)} but ViLT's modality-type table has "
+                f"{rows} rows: call encoder.adapt_to_tasks(tasks) with the run's tasks (it grows the "
+                "table for two-image tasks) before loading weights or training."
+            )
         if len(set(types)) == 1:  # one ViLT call for every view
-            pooled = self._pooled(flat, types[0])
-            return pooled.view(n, v, -1)
+            flat = {key: batch[key].flatten(0, 1) for key in keys}
+            return self._pooled(flat, types[0]).view(n, v, -1)
         # Views differ in image token type (two-image tasks): ViLT takes one type per call.
-        per_view = [{key: value.view(n, v, *value.shape[1:])[:, i] for key, value in flat.items()} for i in range(v)]
-        return torch.stack([self._pooled(inputs, types[i]) for i, inputs in enumerate(per_view)], dim=1)
+        per_view = [self._pooled({key: batch[key][:, i] for key in keys}, types[i]) for i in range(v)]
+        return torch.stack(per_view, dim=1)
 
     def _pooled(self, flat: Mapping[str, torch.Tensor], image_token_type: int) -> torch.Tensor:
         dtype = self.transformer.embeddings.patch_embeddings.projection.weight.dtype

@@ -3,7 +3,7 @@
 Because BERT is frozen (no gradient, eval mode, so no dropout), its output for a text never
 changes. It therefore runs in :meth:`ViltBertEncoder.collate`, on CPU, once per distinct text
 (cached by text, text pair and length limit), never inside a training step: the step costs only
-the ViLT part. Tasks repeat texts a lot (easy-VQA has ~38k training questions but ~100 distinct
+the ViLT part. Tasks repeat texts a lot (easy-VQA has 38,575 training questions but 107 distinct
 ones), so BERT runs a handful of times per split.
 
 BERT is held as a plain attribute, not a submodule: it stays on the CPU where collate runs, is not
@@ -44,9 +44,15 @@ class BertStates:
         self.max_positions = int(self.model.config.max_position_embeddings)
         self.cache_size = cache_size
         self.chunk_size = chunk_size
-        self.cache: collections.OrderedDict[_Key, tuple[torch.Tensor, torch.Tensor]] = collections.OrderedDict()
+        self.cache: collections.OrderedDict[_Key, tuple[torch.Tensor, torch.Tensor]] = (
+            collections.OrderedDict()
+        )
         #: How many texts BERT has encoded so far (each distinct text once while it stays cached).
         self.texts_computed = 0
+
+    def __deepcopy__(self, memo: dict) -> BertStates:
+        """Copies of an encoder (e.g. a runner's best-epoch snapshot) share the frozen BERT."""
+        return self
 
     def states(self, keys: Sequence[_Key]) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """``(hidden (L_i, D), token_type_ids (L_i,))`` for each ``(text, pair, max_length)`` key."""
@@ -88,7 +94,7 @@ class BertStates:
             )
             hidden = self.model(**encoded).last_hidden_state
             lengths = encoded["attention_mask"].sum(dim=1).tolist()
-            for row, (i, length) in enumerate(zip(idx, lengths)):
+            for row, (i, length) in enumerate(zip(idx, lengths, strict=True)):
                 out[keys[i]] = (
                     hidden[row, :length].clone(),
                     encoded["token_type_ids"][row, :length].clone(),
@@ -131,7 +137,9 @@ class ViltBertEncoder(ViltEncoderBase):
 
     def _init_text(self) -> int:
         # object.__setattr__ keeps BERT out of nn.Module's registry (see the module docstring).
-        object.__setattr__(self, "bert_states", BertStates(self.options["bert_path"], int(self.options["bert_cache_size"])))
+        object.__setattr__(
+            self, "bert_states", BertStates(self.options["bert_path"], int(self.options["bert_cache_size"]))
+        )
         self.tokenizer = self.bert_states.tokenizer
         return len(self.tokenizer)
 

@@ -46,7 +46,11 @@ def make_examples(task: TaskInfo, n: int = 3) -> list[Example]:
                 for k in range(max(1, task.images_per_example))
             )
         text = None if task.modality == "vision" else "is there a red " + "very " * i + "big circle?"
-        choices = tuple(f"choice {c} of example {i}" for c in range(task.num_views)) if task.head.type == "multiple-choice" else ()
+        choices = (
+            tuple(f"choice {c} of example {i}" for c in range(task.num_views))
+            if task.head.type == "multiple-choice"
+            else ()
+        )
         out.append(Example(text=text, images=images, choices=choices, target=0, id=f"ex{i}"))
     return out
 
@@ -68,7 +72,11 @@ def tiny_bert_dir(tmp_path_factory):
     tokenizer = AutoTokenizer.from_pretrained(str(minilm_path()))
     torch.manual_seed(0)
     config = BertConfig(
-        vocab_size=len(tokenizer), hidden_size=24, num_hidden_layers=2, num_attention_heads=2, intermediate_size=48
+        vocab_size=len(tokenizer),
+        hidden_size=24,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=48,
     )
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
@@ -90,3 +98,15 @@ def examples():
 def image():
     """``image(seed, (width, height))``: a random HxWx3 uint8 array."""
     return random_image
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny models gain nothing from more threads, and one thread is not slowed down by other
+    processes competing for the cores; the setting is restored for the rest of the session."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -35,7 +35,9 @@ def test_views_of_each_task_shape(tasks, examples):
 
 def test_views_refuse_wrong_choices_or_missing_images(tasks):
     with pytest.raises(ValueError, match="choices"):
-        example_views(Example(text="q", images=(np.zeros((4, 4, 3), np.uint8),), choices=("a",)), tasks["vcr"])
+        example_views(
+            Example(text="q", images=(np.zeros((4, 4, 3), np.uint8),), choices=("a",)), tasks["vcr"]
+        )
     with pytest.raises(ValueError, match="images_per_example"):
         example_views(Example(text="q", images=(np.zeros((4, 4, 3), np.uint8),)), tasks["nlvr2"])
 

@@ -49,7 +49,9 @@ def test_two_image_views_use_image_token_types_1_and_2(tasks, examples, tiny_opt
     assert batch["image_token_type"].tolist() == [[1, 2], [1, 2]]
     with torch.no_grad():
         before = enc(batch)
-        enc.transformer.embeddings.token_type_embeddings.weight[2] += torch.randn(enc.hidden_size)  # image two only
+        enc.transformer.embeddings.token_type_embeddings.weight[2] += torch.randn(
+            enc.hidden_size
+        )  # image two only
         after = enc(batch)
     assert torch.allclose(before[:, 0], after[:, 0], atol=1e-6)
     assert not torch.allclose(before[:, 1], after[:, 1], atol=1e-3)
@@ -57,7 +59,10 @@ def test_two_image_views_use_image_token_types_1_and_2(tasks, examples, tiny_opt
 
 def test_token_types_grow_only_for_two_image_tasks_deterministically(tasks, tiny_options):
     enc = ViltEncoder(tiny_options)
-    table = lambda: enc.transformer.embeddings.token_type_embeddings.weight  # noqa: E731
+
+    def table() -> torch.Tensor:
+        return enc.transformer.embeddings.token_type_embeddings.weight
+
     enc.adapt_to_tasks([tasks["vqa"], tasks["vcr"], tasks["sst2"], tasks["fashion"]])
     assert table().shape[0] == 2
     original = table().detach().clone()
@@ -105,7 +110,9 @@ def test_gradients_reach_every_layer(tasks, examples, tiny_options):
     batch = enc.collate(examples(tasks["vqa"], 4), tasks["vqa"])
     enc(batch).pow(2).sum().backward()
     for prefix in enc.layer_groups():
-        grads = [p.grad for n, p in enc.named_parameters() if n.startswith(prefix + ".") and p.grad is not None]
+        grads = [
+            p.grad for n, p in enc.named_parameters() if n.startswith(prefix + ".") and p.grad is not None
+        ]
         assert grads and any(g.abs().sum() > 0 for g in grads), prefix
 
 
@@ -116,7 +123,9 @@ def test_layer_groups_are_bottom_up_prefixes(kind, tiny_options, tiny_bert_dir):
     assert groups == ["transformer.embeddings", "transformer.encoder.layer.0", "transformer.encoder.layer.1"]
     names = [n for n, _ in enc.named_parameters()]
     covered = {n for n in names for g in groups if n.startswith(g + ".")}
-    assert set(names) - covered == {n for n in names if n.startswith(("transformer.layernorm.", "transformer.pooler."))}
+    assert set(names) - covered == {
+        n for n in names if n.startswith(("transformer.layernorm.", "transformer.pooler."))
+    }
     if kind == "vilt-bert":
         assert "transformer.embeddings.bert_projection.weight" in covered
 
@@ -150,8 +159,14 @@ def test_pretrained_path_round_trip(tmp_path, tasks, examples):
     tokenizer = AutoTokenizer.from_pretrained(str(minilm_path()))
     torch.manual_seed(1)
     config = ViltConfig(
-        vocab_size=len(tokenizer), hidden_size=48, num_hidden_layers=1, num_attention_heads=2,
-        intermediate_size=64, image_size=32, patch_size=8, max_position_embeddings=24,
+        vocab_size=len(tokenizer),
+        hidden_size=48,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        image_size=32,
+        patch_size=8,
+        max_position_embeddings=24,
     )
     saved = ViltModel(config)
     saved.save_pretrained(tmp_path)
@@ -172,3 +187,28 @@ def test_missing_folders_give_clear_errors(tmp_path):
         ViltEncoder({"tokenizer_path": str(tmp_path / "nope")})
     with pytest.raises(ValueError, match="hidden_size"):
         ViltEncoder({"hiden_size": 3})
+
+
+def test_two_image_batch_without_adapt_to_tasks_is_a_clear_error(tasks, examples, tiny_options):
+    enc = ViltEncoder(tiny_options)
+    batch = enc.collate(examples(tasks["nlvr2"], 1), tasks["nlvr2"])
+    with pytest.raises(ValueError, match="adapt_to_tasks"):
+        enc(batch)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_images_of_different_sizes_are_padded_and_masked(kind, tasks, image, tiny_options, tiny_bert_dir):
+    from climb_harness.api import Example
+
+    enc = build(kind, tiny_options, tiny_bert_dir)
+    wide = Example(text="a wide one", images=(image(0, (80, 40)),))
+    square = Example(text="a square one", images=(image(1, (40, 40)),))
+    batch = enc.collate([wide, square], tasks["vqa"])
+    assert batch["pixel_values"].shape[-2:] == (32, 48)  # wide: 32 x 53 -> 32 x 48; square: 32 x 32
+    assert batch["pixel_mask"][0].all() and batch["pixel_mask"][1, 0, :, 32:].sum() == 0
+    enc.eval()
+    with torch.no_grad():
+        out = enc(batch)
+        alone = enc(enc.collate([square], tasks["vqa"]))
+    assert out.shape == (2, 1, enc.hidden_size) and torch.isfinite(out).all()
+    assert torch.allclose(out[1], alone[0], atol=1e-5)  # padding (pixels and text) is masked out

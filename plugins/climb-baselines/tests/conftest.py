@@ -1,0 +1,93 @@
+"""Shared fixtures: short real runs through the harness Runner with TinyEncoder + synthetic tasks."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may be downloaded in tests
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from climb_harness.runner import Runner, RunSpec, TrainingOptions
+from climb_harness.testing.components import TinyEncoder, synthetic_task
+
+TASKS = [("colours", "colour", 1), ("yesno", "yesno", 2), ("colours-b", "colour", 3)]
+
+
+class Interrupted(Exception):
+    """Raised by :class:`StopAfter` to simulate a run killed after a task's checkpoint."""
+
+
+class StopAfter:
+    """Lifecycle-hook relay that stops the run once task ``index`` is checkpointed."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def climb_task_end(self, run: Any, task_index: int, task: str, scores: Any) -> None:
+        if task_index == self.index:
+            raise Interrupted(task)
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda **kwargs: None
+
+
+def make_tasks(n: int = 3, size: int = 48) -> list[Any]:
+    return [synthetic_task(name, question, size=size, seed=seed) for name, question, seed in TASKS[:n]]
+
+
+def run_algorithm(algorithm: Any, out: Path, *, n_tasks: int = 3, size: int = 48, epochs: int = 2,
+                  encoder_options: dict[str, Any] | None = None, stop_after: int | None = None,
+                  resume: bool = False, seed: int = 0) -> tuple[dict[str, Any] | None, Runner]:
+    """Run ``algorithm`` on ``n_tasks`` synthetic tasks; ``(results or None if stopped, runner)``."""
+    tasks = make_tasks(n_tasks, size)
+    names = [t.name for t in tasks]
+    spec = RunSpec(
+        tasks=tasks,
+        encoder_factory=lambda: TinyEncoder(encoder_options or {}),
+        algorithm=algorithm,
+        seed=seed,
+        training=TrainingOptions(epochs=epochs, lr=3e-3, progress=False),
+        output_dir=out,
+        config={"algorithm": algorithm.name, "options": algorithm.options, "tasks": names},
+        references={"random": {t.name: t.manifest["random_baseline"] for t in tasks}, "direct": {n: None for n in names}},
+        plugins=[],
+        hooks=StopAfter(stop_after) if stop_after is not None else None,
+    )
+    runner = Runner(spec)
+    try:
+        return runner.run(resume=resume), runner
+    except Interrupted:
+        return None, runner
+
+
+@pytest.fixture
+def run() -> Callable[..., tuple[dict[str, Any] | None, Runner]]:
+    """``run(algorithm, out_dir, n_tasks=3, epochs=2, stop_after=None, resume=False, ...)``."""
+    return run_algorithm
+
+
+def encoder_weights(model: Any) -> dict[str, Any]:
+    return {k: v.detach().clone() for k, v in model.encoder.state_dict().items()}
+
+
+@pytest.fixture
+def snapshot() -> Callable[[Any], dict[str, Any]]:
+    """``snapshot(model)``: a copy of the encoder's state dict."""
+    return encoder_weights
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models run an order of magnitude faster on one intra-op thread than on two when the
+    machine is busy (threads spin-wait on each other); restored after each test."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

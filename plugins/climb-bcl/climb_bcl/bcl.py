@@ -1,0 +1,188 @@
+"""Bilevel Continual Learning, BCL-Dual variant (Pham, Sahoo, Liu, Hoi 2020, arXiv:2007.15553).
+
+The paper's objective is bilevel::
+
+    min_theta  L_outer(phi*(theta); M_eval)
+    s.t.       phi*(theta) = argmin_phi  L_inner(phi; B u M_replay)   (started from theta)
+
+with ``B`` the current batch, ``M_replay`` the episodic (replay) memory and ``M_eval`` a separate
+generalisation memory, the *evaluation set*. ``L_inner`` is cross-entropy on ``B`` and on a replay
+batch plus ``memory_strength`` x a distillation term on the replay batch (temperature ``T``).
+
+What this module computes, per training batch (first order, so no second derivatives)::
+
+    repeat n_meta times:
+        draw a replay batch R (fixed for this meta update) and an evaluation batch V
+        phi <- theta
+        repeat inner_steps times:  phi <- phi - lr * grad L_inner(phi; B, R)          (plain SGD)
+        if V is not empty:         phi <- phi - lr * grad L_outer(phi; V)             (FOMAML term)
+        theta <- theta + beta * (phi - theta)                                          (Reptile step)
+
+So the outer direction ``theta - phi`` is the Reptile pseudo-gradient of the inner problem (Nichol
+et al. 2018: it approximates the inner gradient plus a term that aligns the gradients of B and R)
+plus ``lr x`` the first-order meta-gradient ``grad_phi L_outer(phi)`` of the outer problem (MAML's
+first-order approximation, Jacobian ``d phi / d theta ~ I``), and ``beta`` is the outer learning rate
+as an interpolation factor, exactly as in the released BCL code (``weights_before + beta *
+(weights_after - weights_before)``). With no evaluation set (the first task, or ``n_val = 0``) the
+update is the released code's Reptile step. The released code does not contain the Dual variant's
+outer step; this formulation is ours and is documented in the README.
+
+Memories (see :mod:`climb_bcl.memory`): when a task ends, ``n_memories`` random training indices of
+it are kept; a share ``n_val`` is the evaluation set, the rest the replay memory, disjoint. A task's
+memory is made only when it ends, so both hold past tasks only. Distillation targets (``teacher``):
+``"stored"`` (default, as the released code) are the logits of the replay examples recorded when their
+task ended; ``"slow"`` uses the slow weights ``theta`` before the inner loop. We default to
+``"stored"`` because with ``"slow"`` the distillation gradient is exactly zero at the first inner step
+(``phi = theta``) and tiny at the second, so with ``inner_steps = 2`` it barely acts.
+
+How it plugs into the runner: BCL brings its own optimisation (SGD inner steps and the interpolating
+outer step), as the released code does, so :meth:`BCL.training_loss` returns the batch loss computed
+without a graph (for the runner's log; ``backward`` then leaves every parameter's ``grad`` at
+``None`` and the runner's AdamW step, which skips such parameters, changes nothing), and the whole
+bilevel update runs in :meth:`BCL.after_optimizer_step`. The runner's learning rate, warm-up/decay
+schedule and gradient clipping therefore do not apply to BCL. Test-time adaptation (the README's
+``adapt``/``adapt_lr``) is not implemented.
+
+Randomness comes from a generator seeded from ``(seed, task index, step within the task, meta
+iteration)``, so a resumed run draws the same batches as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from climb_bcl.distill import distillation_loss
+from climb_bcl.memory import DualMemory
+from climb_bcl.plugin import DEFAULT_OPTIONS
+from climb_harness.api import Algorithm, TrainingContext
+
+#: (task, batch on the device, rows of the memory) for each task present in a sampled batch.
+Sampled = list[tuple[str, dict[str, torch.Tensor], torch.Tensor]]
+
+
+def _generator(*stream: int) -> torch.Generator:
+    seed = int(np.random.SeedSequence([int(s) for s in stream]).generate_state(1)[0])
+    return torch.Generator().manual_seed(seed)
+
+
+class BCL(Algorithm):
+    """BCL-Dual: first-order bilevel updates with a replay memory and a disjoint evaluation set."""
+
+    _MEMORY_STREAM = 0xBC1
+    _STEP_STREAM = 0xBC2
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__({**DEFAULT_OPTIONS, **dict(options or {})})
+        self.memory = DualMemory()
+        self._step = 0
+
+    # ------------------------------------------------------------------ hooks
+    def on_task_start(self, ctx: TrainingContext) -> None:
+        self._step = 0
+
+    def training_loss(self, ctx: TrainingContext, task: str, batch: Mapping[str, Any]) -> torch.Tensor:
+        """The batch loss for the runner's log only: no graph, so the runner's optimizer step is a no-op."""
+        with torch.no_grad():
+            loss = ctx.model.loss(task, batch)
+        return loss.detach().requires_grad_(True)
+
+    def after_optimizer_step(self, ctx: TrainingContext, task: str, batch: Mapping[str, Any]) -> None:
+        self.bilevel_update(ctx, task, batch)
+        self._step += 1
+
+    def on_task_end(self, ctx: TrainingContext) -> None:
+        if ctx.task_index >= len(ctx.task_order) - 1:
+            return  # no later task would use this task's memory
+        task = ctx.current_task
+        generator = _generator(ctx.seed, ctx.task_index, self._MEMORY_STREAM)
+        chosen = torch.randperm(ctx.num_train_examples(task), generator=generator)[: self.options["n_memories"]]
+        self.memory.add_task(task, chosen.tolist(), float(self.options["n_val"]))
+        if self.options["teacher"] == "stored" and len(self.memory.replay[task]):
+            self.memory.set_teacher(task, self._logits(ctx, task, self.memory.replay[task].tolist()))
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.memory.state_dict()
+
+    def load_state_dict(self, state: Mapping[str, Any], ctx: TrainingContext) -> None:
+        self.memory.load_state_dict(state)
+
+    # ------------------------------------------------------------------ the bilevel update
+    def bilevel_update(self, ctx: TrainingContext, task: str, batch: Mapping[str, Any]) -> None:
+        """``n_meta`` meta updates of the slow weights from one training batch (see the module docstring)."""
+        params = [p for p in ctx.model.parameters() if p.requires_grad]
+        if not params:
+            return
+        size, beta = int(self.options["replay_batch_size"]), float(self.options["beta"])
+        for meta in range(int(self.options["n_meta"])):
+            generator = _generator(ctx.seed, ctx.task_index, self._step, meta, self._STEP_STREAM)
+            replay = self._load(ctx, self.memory.sample("replay", size, generator))
+            evaluation = self._load(ctx, self.memory.sample("eval", size, generator))
+            teachers = self._teachers(ctx, replay)
+            slow = [p.detach().clone() for p in params]
+            for _ in range(int(self.options["inner_steps"])):
+                self._sgd_step(params, self.inner_loss(ctx, task, batch, replay, teachers))
+            if evaluation:
+                self._sgd_step(params, self.mixture_loss(ctx, evaluation))
+            with torch.no_grad():
+                for p, start in zip(params, slow):
+                    p.copy_(start.lerp_(p, beta))
+
+    def inner_loss(self, ctx: TrainingContext, task: str, batch: Mapping[str, Any], replay: Sampled,
+                   teachers: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Cross-entropy on the batch and the replay batch, plus the weighted distillation term."""
+        loss = ctx.model.loss(task, batch)
+        if not replay:
+            return loss
+        loss = loss + self.mixture_loss(ctx, replay)
+        strength = float(self.options["memory_strength"])
+        if strength > 0:
+            total = sum(len(rows) for _, _, rows in replay)
+            for (name, data, rows), teacher in zip(replay, teachers):
+                kd = distillation_loss(ctx.tasks[name].head.type, ctx.model(name, data), teacher, float(self.options["temperature"]))
+                loss = loss + strength * kd * (len(rows) / total)
+        return loss
+
+    @staticmethod
+    def mixture_loss(ctx: TrainingContext, sampled: Sampled) -> torch.Tensor:
+        """The mean loss over a batch drawn from several tasks (each task's mean, weighted by its count)."""
+        total = sum(len(rows) for _, _, rows in sampled)
+        return sum(ctx.model.loss(name, data) * (len(rows) / total) for name, data, rows in sampled)  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ helpers
+    def _sgd_step(self, params: list[torch.nn.Parameter], loss: torch.Tensor) -> None:
+        grads = torch.autograd.grad(loss, params, allow_unused=True)
+        lr = float(self.options["lr"])
+        with torch.no_grad():
+            for p, g in zip(params, grads):
+                if g is not None:
+                    p.add_(g, alpha=-lr)
+
+    @staticmethod
+    def _load(ctx: TrainingContext, drawn: list[tuple[str, torch.Tensor, torch.Tensor]]) -> Sampled:
+        return [(task, ctx.batch(task, indices.tolist()), rows) for task, indices, rows in drawn]
+
+    def _teachers(self, ctx: TrainingContext, replay: Sampled) -> list[torch.Tensor]:
+        if not replay or float(self.options["memory_strength"]) == 0:
+            return []
+        if self.options["teacher"] == "stored":
+            return [self.memory.teacher[name][rows].to(ctx.device) for name, _, rows in replay]
+        return [self._forward_eval(ctx, name, data) for name, data, _ in replay]  # the slow weights, now
+
+    @staticmethod
+    @torch.no_grad()
+    def _forward_eval(ctx: TrainingContext, task: str, data: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        model = ctx.model
+        was_training = model.training  # type: ignore[attr-defined]
+        model.eval()  # type: ignore[attr-defined]
+        try:
+            return model(task, data).detach()
+        finally:
+            model.train(was_training)  # type: ignore[attr-defined]
+
+    def _logits(self, ctx: TrainingContext, task: str, indices: list[int], chunk: int = 64) -> torch.Tensor:
+        parts = [self._forward_eval(ctx, task, ctx.batch(task, indices[i : i + chunk])).cpu() for i in range(0, len(indices), chunk)]
+        return torch.cat(parts)

@@ -1,0 +1,78 @@
+"""Small helpers shared by the CL-Gym methods: seeded generators, flat parameter vectors, index memories."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+#: (task, batch on the device, number of examples) for each task present in a sampled batch.
+Sampled = list[tuple[str, dict[str, torch.Tensor], int]]
+
+
+def generator(*stream: int) -> torch.Generator:
+    """A CPU generator seeded from ``stream`` (e.g. seed, task index, step): resume-safe randomness."""
+    seed = int(np.random.SeedSequence([int(s) for s in stream]).generate_state(1)[0])
+    return torch.Generator().manual_seed(seed)
+
+
+def flatten(tensors: Sequence[torch.Tensor | None], like: Sequence[torch.Tensor]) -> torch.Tensor:
+    """One vector from ``tensors`` (``None`` counts as zeros shaped like the matching ``like``)."""
+    return torch.cat([(t if t is not None else torch.zeros_like(p)).reshape(-1) for t, p in zip(tensors, like)])
+
+
+def unflatten(vector: torch.Tensor, like: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """Split ``vector`` into views shaped like ``like``."""
+    return [part.view_as(p) for part, p in zip(torch.split(vector, [p.numel() for p in like]), like)]
+
+
+class IndexMemory:
+    """Training-example indices per task (CPU tensors), bounded by the caller's per-task size."""
+
+    def __init__(self) -> None:
+        self.indices: dict[str, torch.Tensor] = {}
+
+    @property
+    def tasks(self) -> list[str]:
+        return list(self.indices)
+
+    def add(self, task: str, indices: Sequence[int]) -> None:
+        self.indices[task] = torch.as_tensor(list(indices), dtype=torch.long)
+
+    def size(self, tasks: Sequence[str] | None = None) -> int:
+        return sum(len(self.indices[t]) for t in (self.indices if tasks is None else tasks))
+
+    def sample(self, tasks: Sequence[str], size: int, gen: torch.Generator) -> list[tuple[str, torch.Tensor]]:
+        """Up to ``size`` indices drawn uniformly without replacement from the union of ``tasks``' memories."""
+        owners = [(t, self.indices[t]) for t in tasks if t in self.indices and len(self.indices[t])]
+        total = sum(len(v) for _, v in owners)
+        if not total:
+            return []
+        picked = torch.randperm(total, generator=gen)[: min(size, total)]
+        out, start = [], 0
+        for task, stored in owners:
+            mask = (picked >= start) & (picked < start + len(stored))
+            if mask.any():
+                out.append((task, stored[torch.sort(picked[mask] - start).values]))
+            start += len(stored)
+        return out
+
+    def state_dict(self, prefix: str) -> dict[str, Any]:
+        state: dict[str, Any] = {f"{prefix}tasks": self.tasks}
+        state.update({f"{prefix}{i}": v.clone() for i, v in enumerate(self.indices.values())})
+        return state
+
+    def load_state_dict(self, state: Mapping[str, Any], prefix: str) -> None:
+        self.indices = {t: torch.as_tensor(state[f"{prefix}{i}"], dtype=torch.long).cpu() for i, t in enumerate(state.get(f"{prefix}tasks", []))}
+
+
+def load(ctx: Any, drawn: list[tuple[str, torch.Tensor]]) -> Sampled:
+    return [(task, ctx.batch(task, idx.tolist()), len(idx)) for task, idx in drawn]
+
+
+def mixture_loss(model: Any, sampled: Sampled) -> torch.Tensor:
+    """Mean loss over a batch drawn from several tasks (each task's mean loss weighted by its count)."""
+    total = sum(n for _, _, n in sampled)
+    return sum(model.loss(task, data) * (n / total) for task, data, n in sampled)  # type: ignore[return-value]
