@@ -239,7 +239,7 @@ class TrainingContext(Protocol):
     task_index: int
     tasks: Mapping[str, TaskInfo]
     global_step: int
-    initial_state: Mapping[str, Any]  # the encoder's state before any training (on CPU)
+    initial_state: Mapping[str, Any]  # the whole model's state dict (encoder.*, heads.*) before any training, on CPU
 
     @property
     def current_task(self) -> str: ...
@@ -250,7 +250,7 @@ class TrainingContext(Protocol):
 
     def optimizer_step(self, loss: torch.Tensor) -> None: ...
 
-    def train_batches(self, task: str, batch_size: int | None = None) -> Iterator[list[int]]: ...
+    def train_batches(self, task: str, batch_size: int | None = None, epoch: int = 0) -> Iterator[list[int]]: ...
 
 
 # --------------------------------------------------------------------------- algorithms

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -131,6 +132,7 @@ def validate_cmd(selected: tuple[str, ...], plugins: tuple[str, ...]) -> None:
 @handles_errors
 def run_cmd(config_path: str | None, plugins: tuple[str, ...], overrides: tuple[str, ...], output: str | None, resume: bool) -> None:
     """Phase I: learn the tasks in order with each algorithm and seed; print the accuracy matrices and metrics."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the harness never downloads; plugins load local files
     from climb_harness.config import load_config
     from climb_harness.experiment import Experiment
     from climb_harness.report import aggregate_table, format_matrix

@@ -243,6 +243,14 @@ class Runner:
         return [round(self.evaluate(name, data), 6) for name in self.task_order]
 
     # ------------------------------------------------------------------ training
+    def _epoch_batches(self, task: str, epoch: int) -> list[tuple[str, list[int]]]:
+        """The algorithm's batches for this epoch (e.g. joint training), else the task's own shuffled ones."""
+        custom = self.spec.algorithm.training_batches(self.ctx, epoch)
+        if custom is None:
+            return [(task, indices) for indices in self.ctx.train_batches(task, epoch=epoch)]
+        limit = self.training.max_steps_per_epoch
+        return list(custom)[:limit] if limit else list(custom)
+
     def train_task(self, index: int) -> dict[str, Any]:
         task = self.spec.tasks[index]
         algorithm, ctx, model = self.spec.algorithm, self.ctx, self.model
@@ -252,20 +260,20 @@ class Runner:
         epochs = int(self._task_setting(task, "epochs", 1))
         lr = float(self._task_setting(task, "lr", 1e-4))
         ctx.optimizer = build_optimizer(model, lr, self.training)
-        steps_per_epoch = math.ceil(len(self.train_data[task.name]) / self.batch_sizes[task.name])
-        if self.training.max_steps_per_epoch:
-            steps_per_epoch = min(steps_per_epoch, self.training.max_steps_per_epoch)
+        # The schedule spans the batches actually trained on: an algorithm's own batches (joint training
+        # over several tasks) may outnumber the task's.
+        batches = self._epoch_batches(task.name, 0)
+        steps_per_epoch = len(batches)
         scheduler = linear_schedule(ctx.optimizer, epochs * steps_per_epoch, self.training.warmup_ratio) if ctx.optimizer else None
         best_score, best_epoch, best_state = -math.inf, -1, None
         epoch_log = []
         for epoch in range(epochs):
             started = time.perf_counter()
             model.train()
-            batches = algorithm.training_batches(ctx, epoch)
-            if batches is None:
-                batches = ((task.name, idx) for idx in ctx.train_batches(task.name, epoch=epoch))
-            total_loss, steps = 0.0, 0
-            bar = tqdm(batches, total=steps_per_epoch, desc=f"{algorithm.name} {task.name} epoch {epoch + 1}/{epochs}",
+            if epoch:
+                batches = self._epoch_batches(task.name, epoch)
+            total_loss, steps = torch.zeros((), device=self.device), 0  # summed on the device: no sync per step
+            bar = tqdm(batches, total=len(batches), desc=f"{algorithm.name} {task.name} epoch {epoch + 1}/{epochs}",
                        leave=False, disable=not self.training.progress or None, file=sys.stderr)
             for batch_task, indices in bar:
                 batch = ctx.batch(batch_task, indices)
@@ -279,11 +287,11 @@ class Runner:
                     scheduler.step()  # type: ignore[union-attr]
                 algorithm.after_optimizer_step(ctx, batch_task, batch)
                 ctx.global_step += 1
-                total_loss += float(loss.detach())
+                total_loss += loss.detach()
                 steps += 1
             algorithm.on_epoch_end(ctx, epoch)
             val = self.evaluate(task.name, self.eval_data)
-            logs = {"train_loss": total_loss / max(1, steps), "val_score": val, "seconds": time.perf_counter() - started}
+            logs = {"train_loss": float(total_loss) / max(1, steps), "val_score": val, "seconds": time.perf_counter() - started}
             epoch_log.append(logs)
             self._emit("climb_epoch_end", task_index=index, task=task.name, epoch=epoch, logs=logs)
             if val > best_score:

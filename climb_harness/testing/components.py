@@ -18,7 +18,8 @@ import torch
 from torch import nn
 
 from climb_harness._encoder import Encoder
-from climb_harness.api import API_VERSION, Example, Task, TaskInfo, load_image
+from climb_harness.api import Example, Task, TaskInfo, load_image
+from climb_harness.testing.manifests import TINY_ENCODER_MANIFEST, synthetic_manifest
 
 VOCAB = 512
 
@@ -32,10 +33,7 @@ def _token_ids(text: str | None, length: int) -> list[int]:
 class TinyEncoder(Encoder):
     """Text: mean of hashed word embeddings. Image: 8x8 grey thumbnail -> linear. Views kept apart."""
 
-    manifest = {"name": "tiny", "kind": "encoder", "api_version": API_VERSION, "summary": "A tiny encoder for tests.",
-                "modalities": ["vision-language", "language", "vision"],
-                "options": {"type": "object", "additionalProperties": False,
-                            "properties": {"hidden_size": {"type": "integer", "default": 32}, "num_layers": {"type": "integer", "default": 2}}}}
+    manifest = TINY_ENCODER_MANIFEST
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(options)
@@ -103,17 +101,6 @@ class SyntheticTask(Task):
                     out.append(Example(f"is the square {asked}", (image,), target=int(asked == colour), id=f"{split}-{i}"))
             self._cache[split] = out
         return self._cache[split]
-
-
-def synthetic_manifest(name: str, question: str = "colour", size: int = 64) -> dict[str, Any]:
-    labels = 4 if question == "colour" else 2
-    return {"name": name, "kind": "task", "api_version": API_VERSION, "summary": f"Synthetic {question} questions.",
-            "modality": "vision-language", "images_per_example": 1, "head": {"type": "classification", "num_labels": labels},
-            "metric": "accuracy", "random_baseline": 100.0 / labels, "defaults": {"epochs": 2, "lr": 3e-3, "batch_size": 16},
-            "options": {"type": "object", "additionalProperties": False, "properties": {
-                "question": {"type": "string", "enum": ["colour", "yesno"], "default": question},
-                "size": {"type": "integer", "minimum": 1, "default": size},
-                "seed": {"type": "integer", "default": 0}}}}
 
 
 def synthetic_task(name: str, question: str = "colour", size: int = 64, seed: int = 0) -> SyntheticTask:

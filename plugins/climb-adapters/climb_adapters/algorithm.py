@@ -108,7 +108,7 @@ class TaskAdapters(Algorithm):
         return super().training_loss(ctx, task, batch)
 
     def before_evaluate(self, ctx: TrainingContext, task: str) -> None:
-        pass  # : not learned yet -> the plain encoder
+        self._activate(ctx, self.adapters.get(task))  # None: not learned yet -> the plain encoder
 
     # ------------------------------------------------------------------ checkpoint
     def state_dict(self) -> dict[str, Any]:

@@ -11,7 +11,8 @@ once (e.g. in the first ``training_loss`` of a task) would be undone by the next
 the scheduler is not reachable from an algorithm. So :meth:`StableSGD.before_optimizer_step`, which
 runs after ``backward`` and right before ``optimizer.step()``, multiplies each group's current
 (scheduled) ``lr`` by the task's factor; the scheduler's next step restores the unscaled schedule,
-and the next call scales it again. Every step of task t thus runs at ``schedule x factor_t`` with
+and the next call scales it again (if no scheduler step came in between, the unscaled value is
+reused rather than compounding the factor). Every step of task t thus runs at ``schedule x factor_t`` with
 ``factor_t = max(decay^t, min_lr / base_lr)``: CL-Gym's rule with the harness's schedule kept.
 
 Dropout: when ``dropout`` is set, :meth:`StableSGD.setup` sets ``p`` of every dropout module of the
@@ -74,7 +75,9 @@ class StableSGD(Algorithm):
         previous = self._scaled if len(self._scaled) == len(groups) else [(None, None)] * len(groups)
         self._scaled = []
         for group, (scheduled, ours) in zip(groups, previous):
-            if ours is not None and group["lr"] == ours:  # the scheduler did not step since we scaled
+            # Identity, not equality: the scheduler stores a new float object at each step, which may
+            # equal the value we set last time (it does on a linear decay with lr_decay 0.5).
+            if ours is not None and group["lr"] is ours:  # no scheduler step since we scaled: do not compound
                 current = scheduled
             else:
                 current = group["lr"]

@@ -95,8 +95,7 @@ class AGEM(Algorithm):
         if dot is None or float(dot) >= 0:
             self.last_dots = (0.0 if dot is None else float(dot),) * 2
             return batch_grads
-        ref_norm = flat_dot(reference, reference)
-        assert ref_norm is not None and float(ref_norm) > 0  # dot < 0 implies g_ref != 0
+        ref_norm = flat_dot(reference, reference)  # > 0: dot < 0 implies g_ref != 0
         coefficient = dot / ref_norm
         projected: list[torch.Tensor | None] = []
         for g, r in zip(batch_grads, reference):

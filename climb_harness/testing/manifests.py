@@ -1,0 +1,23 @@
+"""Manifests of the testing components, kept free of torch so that listing them stays fast."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from climb_harness.api import API_VERSION
+
+TINY_ENCODER_MANIFEST: dict[str, Any] = {"name": "tiny", "kind": "encoder", "api_version": API_VERSION, "summary": "A tiny encoder for tests.",
+            "modalities": ["vision-language", "language", "vision"],
+            "options": {"type": "object", "additionalProperties": False,
+                        "properties": {"hidden_size": {"type": "integer", "default": 32}, "num_layers": {"type": "integer", "default": 2}}}}
+
+
+def synthetic_manifest(name: str, question: str = "colour", size: int = 64) -> dict[str, Any]:
+    labels = 4 if question == "colour" else 2
+    return {"name": name, "kind": "task", "api_version": API_VERSION, "summary": f"Synthetic {question} questions.",
+            "modality": "vision-language", "images_per_example": 1, "head": {"type": "classification", "num_labels": labels},
+            "metric": "accuracy", "random_baseline": 100.0 / labels, "defaults": {"epochs": 2, "lr": 3e-3, "batch_size": 16},
+            "options": {"type": "object", "additionalProperties": False, "properties": {
+                "question": {"type": "string", "enum": ["colour", "yesno"], "default": question},
+                "size": {"type": "integer", "minimum": 1, "default": size},
+                "seed": {"type": "integer", "default": 0}}}}

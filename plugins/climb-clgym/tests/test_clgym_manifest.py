@@ -1,0 +1,64 @@
+"""The hook module: schema-valid manifests, option defaults, the entry point, no torch at import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib import metadata
+
+import pytest
+from climb_clgym.plugin import climb_algorithms, defaults
+from jsonschema import Draft202012Validator
+
+from climb_harness.schemas import check_options_schema, validate
+
+NAMES = ["stable-sgd", "ogd", "mc-sgd"]
+
+
+def test_three_algorithms():
+    assert [c.name for c in climb_algorithms()] == NAMES
+    assert all(c.kind == "algorithm" for c in climb_algorithms())
+
+
+@pytest.mark.parametrize("component", climb_algorithms(), ids=lambda c: c.name)
+def test_manifest_is_schema_valid(component):
+    manifest = dict(component.manifest)
+    assert validate("algorithm", manifest) == []
+    assert check_options_schema(manifest["options"]) == []
+    assert validate("algorithm", {**manifest, "surprise": 1}) != []
+    options = manifest["options"]
+    assert options["additionalProperties"] is False
+    validator = Draft202012Validator(options)
+    assert validator.is_valid(defaults(manifest))
+    assert not validator.is_valid({**defaults(manifest), "typo_option": 1})
+    assert manifest["paper"] and manifest["description"]
+
+
+def test_paper_defaults():
+    stable, ogd, mcsgd = (defaults(dict(c.manifest)) for c in climb_algorithms())
+    assert stable == {"lr_decay": 0.8, "min_lr": 0.0, "dropout": None}
+    assert ogd["memories_per_task"] == 200 and ogd["project_update"] is True
+    assert (mcsgd["alpha"], mcsgd["line_samples"], mcsgd["batch_size"]) == (0.5, 5, 32)
+
+
+def test_entry_point_names_the_hook_module():
+    eps = [ep for ep in metadata.entry_points(group="climb.plugins") if ep.name == "clgym"]
+    assert [ep.value for ep in eps] == ["climb_clgym.plugin"]
+    assert eps[0].dist.name == "climb-clgym"
+
+
+def test_hook_module_does_not_import_torch():
+    code = "import sys, climb_clgym.plugin as p; p.climb_algorithms(); assert 'torch' not in sys.modules, 'torch imported'"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+def test_core_registry_builds_them():
+    from climb_harness.registry import Registry
+
+    registry = Registry()
+    for name in NAMES:
+        entry = registry.get("algorithm", name)
+        assert entry.problems == [] and entry.plugin.distribution == "climb-clgym"
+    assert registry.build("algorithm", "ogd", {"memories_per_task": 3}).options["memories_per_task"] == 3
+    assert registry.build("algorithm", "stable-sgd", {}).options["lr_decay"] == 0.8

@@ -1,0 +1,74 @@
+"""The hook module: four schema-valid manifests with defaults, entry point, no torch at import."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from importlib import metadata
+
+import pytest
+from climb_replay.plugin import climb_algorithms, default_options
+
+from climb_harness.api import Algorithm
+from climb_harness.schemas import check_options_schema, options_with_defaults, validate
+
+NAMES = ["experience-replay", "er-reservoir", "er-ring", "agem"]
+DEFAULTS = {
+    "experience-replay": {"memory_percentage": 0.01, "replay_frequency": 100, "replay_batch_size": None},
+    "er-reservoir": {"memory_size": 1000, "replay_frequency": 100, "replay_batch_size": None, "replay_from": "past"},
+    "er-ring": {"memories_per_task": 250, "replay_batch_size": None},
+    "agem": {"memories_per_task": 250, "sample_size": 256},
+}
+
+
+def test_four_replay_algorithms():
+    assert [c.name for c in climb_algorithms()] == NAMES
+    assert all(c.kind == "algorithm" and c.manifest["family"] == "replay" for c in climb_algorithms())
+
+
+@pytest.mark.parametrize("component", climb_algorithms(), ids=lambda c: c.name)
+def test_manifest_is_schema_valid_and_factory_resolves(component):
+    manifest = dict(component.manifest)
+    assert validate("algorithm", manifest) == []
+    assert check_options_schema(manifest["options"]) == []
+    assert manifest["paper"] and manifest["description"]
+    module, attr = component.factory.split(":")
+    assert issubclass(getattr(importlib.import_module(module), attr), Algorithm)
+    assert validate("algorithm", {**manifest, "surprise": 1}) != []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_option_defaults_and_unknown_options(name):
+    schema = {c.name: c for c in climb_algorithms()}[name].manifest["options"]
+    assert schema["additionalProperties"] is False
+    assert default_options(name) == DEFAULTS[name]
+    resolved, problems = options_with_defaults(schema, {})
+    assert resolved == DEFAULTS[name] and problems == []
+    assert options_with_defaults(schema, {"memory": 5})[1] != []
+    first_int = next(k for k, v in schema["properties"].items() if v["type"] == "integer")
+    assert options_with_defaults(schema, {first_int: 0})[1] != []
+
+
+def test_entry_point_names_the_hook_module():
+    eps = [ep for ep in metadata.entry_points(group="climb.plugins") if ep.name == "replay"]
+    assert [ep.value for ep in eps] == ["climb_replay.plugin"]
+    assert eps[0].dist.name == "climb-replay"
+
+
+def test_import_does_not_import_torch():
+    code = ("import sys, climb_replay.plugin; climb_replay.plugin.climb_algorithms(); "
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_core_registry_finds_and_builds_them():
+    from climb_harness.registry import Registry
+
+    registry = Registry()
+    for name in NAMES:
+        entry = registry.get("algorithm", name)
+        assert entry.plugin.distribution == "climb-replay" and entry.problems == []
+    agem = registry.build("algorithm", "agem", {"sample_size": 7})
+    assert agem.name == "agem" and agem.sample_size == 7 and agem.memory.capacity == 250

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Set up climb-harness and every first-party plugin in ./.venv (idempotent; ~1-2 minutes on a fresh machine).
+# torch is installed first and pinned to the CPU build that these machines keep on disk
+# (see ../shared/reference/environment.md): an unpinned torch would pull a multi-GB CUDA build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+TORCH_SPEC=${CLIMB_TORCH_SPEC:-torch==2.13.0}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+pip_install() { .venv/bin/python -m pip install --quiet --disable-pip-version-check "$@" 2> >(grep -v "is ignored: it is neither" >&2); }
+.venv/bin/python -c "import torch" 2>/dev/null || pip_install "$TORCH_SPEC"
+pip_install "setuptools>=68" "hatchling>=1.20" wheel
+plugins=()
+for p in plugins/*/; do plugins+=(-e "$p"); done
+pip_install --no-build-isolation -e ".[test]" "${plugins[@]}"
+echo "climb-harness is set up in .venv ($(.venv/bin/climb --version))"
