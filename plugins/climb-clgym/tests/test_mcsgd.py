@@ -92,7 +92,7 @@ def test_steps_descend_the_line_objective_from_the_alpha_point(make_ctx, tiny_ta
         for p, x in zip(params, final):
             p.copy_(x)
     final_objective = _line_objective(ctx, algorithm, params, w_prev, w_hat, 4)
-    assert final_objective < start_objective - 1e-3
+    assert final_objective < 0.9 * start_objective  # here 2.34 -> 1.60
 
 
 def test_memory_is_bounded_and_checkpointed(make_ctx, tiny_tasks, make_algo):

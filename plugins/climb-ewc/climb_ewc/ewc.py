@@ -57,7 +57,7 @@ class EWC(Algorithm):
     # ------------------------------------------------------------------ hooks
     def on_task_start(self, ctx: TrainingContext) -> None:
         # a generator per task, seeded from (seed, task index): a resumed run draws the same tasks
-        pass
+        self._rng = np.random.default_rng([abs(ctx.seed), ctx.task_index, _PENALTY_STREAM])
 
     def training_loss(self, ctx: TrainingContext, task: str, batch: Mapping[str, Any]) -> torch.Tensor:
         loss = ctx.model.loss(task, batch)

@@ -114,12 +114,18 @@ def test_random_past_draws_only_past_tasks_uniformly_and_all_past_sums_them(h):
 
 
 def test_the_draws_are_seeded_per_task(h):
+    """A task's draws depend only on (seed, task index), not on draws made while learning earlier tasks:
+    a run resumed at a task boundary then draws what an uninterrupted one does."""
     tasks = [*h.tasks(), synthetic_task("shades", "colour", size=48, seed=3)]
     sequences = []
-    for _ in range(2):
+    for draws_during_task_1 in (0, 25):
         ctx, ewc = _learned(h, tasks)
         _end_task(ctx, ewc, 0)
-        _end_task(ctx, ewc, 1)
+        ctx.task_index = 1
+        ewc.on_task_start(ctx)
+        for _ in range(draws_during_task_1):
+            ewc.training_loss(ctx, "yesno", ctx.batch("yesno", [0, 1]))
+        ewc.on_task_end(ctx)
         ctx.task_index = 2
         ewc.on_task_start(ctx)
         batch = ctx.batch("shades", [0, 1])
