@@ -290,8 +290,11 @@ class Runner:
                 total_loss += loss.detach()
                 steps += 1
             algorithm.on_epoch_end(ctx, epoch)
+            train_loss = float(total_loss) / max(1, steps)  # the one device sync of the epoch
+            train_seconds = time.perf_counter() - started
             val = self.evaluate(task.name, self.eval_data)
-            logs = {"train_loss": float(total_loss) / max(1, steps), "val_score": val, "seconds": time.perf_counter() - started}
+            logs = {"train_loss": train_loss, "val_score": val, "steps": steps,
+                    "train_seconds": train_seconds, "seconds": time.perf_counter() - started}
             epoch_log.append(logs)
             self._emit("climb_epoch_end", task_index=index, task=task.name, epoch=epoch, logs=logs)
             if val > best_score:

@@ -411,12 +411,15 @@ def _encode_probe(encoder: Any, info: Any, examples: list[Any]) -> str:
         fail(f"forward() returned {shape}; expected (examples, views, hidden_size) = {expected}")
     if not torch.isfinite(out).all():
         fail("forward() returned non-finite values (nan or inf)")
+    trainable = sum(p.requires_grad for p in encoder.parameters())
+    no_gradient = (f"no gradient reaches the encoder's parameters ({trainable} require grad); forward() must be "
+                   "differentiable with respect to its trainable weights (is something detached or run under no_grad?)")
+    if not out.requires_grad:
+        fail(no_gradient)
     out.float().pow(2).mean().backward()
     grads = [(name, p.grad) for name, p in encoder.named_parameters() if p.grad is not None]
     if not any(bool(g.abs().sum() > 0) for _, g in grads):
-        trainable = sum(p.requires_grad for p in encoder.parameters())
-        fail(f"no gradient reaches the encoder's parameters ({trainable} require grad); forward() must be differentiable "
-             "with respect to its trainable weights (is something detached or run under no_grad?)")
+        fail(no_gradient)
     bad = [name for name, g in grads if not torch.isfinite(g).all()]
     if bad:
         fail(f"non-finite gradients in {bad[:3]}")
@@ -470,37 +473,29 @@ def _check_algorithm_entry(registry: Any, entry: Any, workdir: str | Path, optio
     workdir.mkdir(parents=True, exist_ok=True)
     run_dir = Path(tempfile.mkdtemp(prefix=f"{entry.name}-", dir=workdir))
     tasks = tiny_tasks(size)
-    factory, encoder_note = encoder_factory or (lambda: TinyEncoder({})), "TinyEncoder" if encoder_factory is None else "the given encoder"
     build = lambda: registry.build("algorithm", entry.name, options or {})  # noqa: E731 - a fresh algorithm per run
-    started = time.perf_counter()
-    algorithm = build()
-    try:
-        full = _run(algorithm, tasks, factory, run_dir / "run", device, epochs, registry)
-    except Exception as exc:
-        full, error = None, exc
-        if encoder_factory is None and _needs_transformer(str(exc)):
-            if "vilt" in registry.entries["encoder"]:
-                factory = lambda: registry.build("encoder", "vilt", TINY_VILT_OPTIONS)  # noqa: E731
-                encoder_note = f"a tiny vilt (TinyEncoder has no Hugging Face transformer: {exc})"
-                started, algorithm = time.perf_counter(), build()
-                try:
-                    full = _run(algorithm, tasks, factory, run_dir / "run-vilt", device, epochs, registry)
-                except Exception as exc2:
-                    error = exc2
-            else:
-                report.add("two-task run completes", "skipped", f"the algorithm needs an encoder exposing a Hugging Face "
-                           f"transformer, which TinyEncoder lacks, and no 'vilt' encoder is installed to run it with ({exc})")
-                report.not_run(_RUN_CHECKS[1:], "the run was skipped")
-                return report.results
-        if full is None:
-            report.add("two-task run completes", "failed", f"with {encoder_note}: {_describe(error)}", time.perf_counter() - started)
+    factory = encoder_factory or (lambda: TinyEncoder({}))
+    encoder_note = "TinyEncoder" if encoder_factory is None else "the given encoder"
+    out = run_dir / "run"
+    started, algorithm = time.perf_counter(), build()
+    full, error = _try_run(algorithm, tasks, factory, out, device, epochs, registry)
+    if error is not None and encoder_factory is None and _needs_transformer(str(error)):
+        if "vilt" not in registry.entries["encoder"]:
+            report.add("two-task run completes", "skipped", "the algorithm needs an encoder exposing a Hugging Face "
+                       f"transformer, which TinyEncoder lacks, and no 'vilt' encoder is installed to run it with ({error})")
+            report.not_run(_RUN_CHECKS[1:], "the run was skipped")
+            return report.results
+        factory = lambda: registry.build("encoder", "vilt", TINY_VILT_OPTIONS)  # noqa: E731
+        encoder_note = f"a tiny vilt (TinyEncoder has no Hugging Face transformer: {error})"
+        out = run_dir / "run-vilt"
+        started, algorithm = time.perf_counter(), build()
+        full, error = _try_run(algorithm, tasks, factory, out, device, epochs, registry)
+    seconds = time.perf_counter() - started
+    if error is not None:
+        report.add("two-task run completes", "failed", f"with {encoder_note}: {_describe(error)}", seconds)
     else:
-        pass
-    if full is not None:
-        seconds = time.perf_counter() - started
         report.add("two-task run completes", "passed", f"with {encoder_note}, {len(tasks)} tasks x {size} examples, "
                    f"{epochs} epoch(s), in {seconds:.1f} s", seconds)
-    out = run_dir / ("run-vilt" if "vilt" in encoder_note and encoder_factory is None else "run")
     with report.check("state_dict checkpointable") as note:
         note.append(_check_state_dict(algorithm.state_dict()))
     if full is None:
@@ -527,6 +522,13 @@ def _check_algorithm_entry(registry: Any, entry: Any, workdir: str | Path, optio
                  "load_state_dict(); seed randomness from (ctx.seed, ctx.task_index)")
         note.append(_compare_final_weights(out, resumed_dir, full))
     return report.results
+
+
+def _try_run(*args: Any, **kwargs: Any) -> tuple[dict[str, Any] | None, Exception | None]:
+    try:
+        return _run(*args, **kwargs), None
+    except Exception as exc:  # reported as the run's failure
+        return None, exc
 
 
 def _run(algorithm: Any, tasks: list[Any], encoder_factory: Callable[[], Any], out: Path, device: str, epochs: int,

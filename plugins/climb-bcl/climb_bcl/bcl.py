@@ -99,7 +99,9 @@ class BCL(Algorithm):
             return  # no later task would use this task's memory
         task = ctx.current_task
         generator = _generator(ctx.seed, ctx.task_index, self._MEMORY_STREAM)
-        chosen = torch.randperm(ctx.num_train_examples(task), generator=generator)[: self.options["n_memories"]]
+        chosen = torch.randperm(ctx.num_train_examples(task), generator=generator)[
+            : self.options["n_memories"]
+        ]
         self.memory.add_task(task, chosen.tolist(), float(self.options["n_val"]))
         if self.options["teacher"] == "stored" and len(self.memory.replay[task]):
             self.memory.set_teacher(task, self._logits(ctx, task, self.memory.replay[task].tolist()))
@@ -131,8 +133,14 @@ class BCL(Algorithm):
                 for p, start in zip(params, slow):
                     p.copy_(start.lerp_(p, beta))
 
-    def inner_loss(self, ctx: TrainingContext, task: str, batch: Mapping[str, Any], replay: Sampled,
-                   teachers: Sequence[torch.Tensor]) -> torch.Tensor:
+    def inner_loss(
+        self,
+        ctx: TrainingContext,
+        task: str,
+        batch: Mapping[str, Any],
+        replay: Sampled,
+        teachers: Sequence[torch.Tensor],
+    ) -> torch.Tensor:
         """Cross-entropy on the batch and the replay batch, plus the weighted distillation term."""
         loss = ctx.model.loss(task, batch)
         if not replay:
@@ -142,7 +150,12 @@ class BCL(Algorithm):
         if strength > 0:
             total = sum(len(rows) for _, _, rows in replay)
             for (name, data, rows), teacher in zip(replay, teachers):
-                kd = distillation_loss(ctx.tasks[name].head.type, ctx.model(name, data), teacher, float(self.options["temperature"]))
+                kd = distillation_loss(
+                    ctx.tasks[name].head.type,
+                    ctx.model(name, data),
+                    teacher,
+                    float(self.options["temperature"]),
+                )
                 loss = loss + strength * kd * (len(rows) / total)
         return loss
 
@@ -184,5 +197,8 @@ class BCL(Algorithm):
             model.train(was_training)  # type: ignore[attr-defined]
 
     def _logits(self, ctx: TrainingContext, task: str, indices: list[int], chunk: int = 64) -> torch.Tensor:
-        parts = [self._forward_eval(ctx, task, ctx.batch(task, indices[i : i + chunk])).cpu() for i in range(0, len(indices), chunk)]
+        parts = [
+            self._forward_eval(ctx, task, ctx.batch(task, indices[i : i + chunk])).cpu()
+            for i in range(0, len(indices), chunk)
+        ]
         return torch.cat(parts)

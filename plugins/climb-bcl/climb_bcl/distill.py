@@ -13,7 +13,9 @@ import torch
 from torch.nn import functional as F
 
 
-def distillation_loss(head_type: str, student: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
+def distillation_loss(
+    head_type: str, student: torch.Tensor, teacher: torch.Tensor, temperature: float
+) -> torch.Tensor:
     teacher = teacher.detach()
     if head_type in ("classification", "multiple-choice"):
         log_p = F.log_softmax(student / temperature, dim=-1)

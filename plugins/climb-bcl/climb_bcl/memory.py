@@ -21,7 +21,7 @@ def split_memory(indices: Sequence[int], n_val: float) -> tuple[list[int], list[
     """
     indices = [int(i) for i in indices]
     n = len(indices)
-    n_eval = int(round(n_val * n))
+    n_eval = round(n_val * n)
     if n_val > 0 and n >= 2:
         n_eval = min(max(n_eval, 1), n - 1)
     elif n < 2:
@@ -48,7 +48,9 @@ class DualMemory:
 
     def set_teacher(self, task: str, logits: torch.Tensor) -> None:
         if len(logits) != len(self.replay[task]):
-            raise ValueError(f"teacher logits of task {task!r}: {len(logits)} rows for {len(self.replay[task])} replay examples")
+            raise ValueError(
+                f"teacher logits of task {task!r}: {len(logits)} rows for {len(self.replay[task])} replay examples"
+            )
         self.teacher[task] = logits.detach().to("cpu", torch.float32)
 
     # ------------------------------------------------------------------ reading
@@ -56,7 +58,9 @@ class DualMemory:
         store = self.replay if kind == "replay" else self.evaluation
         return sum(len(v) for v in store.values())
 
-    def sample(self, kind: str, size: int, generator: torch.Generator) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+    def sample(
+        self, kind: str, size: int, generator: torch.Generator
+    ) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
         """Up to ``size`` entries drawn uniformly without replacement from the union over tasks.
 
         Returns ``(task, indices, positions)`` per task present, where ``indices`` are training-split

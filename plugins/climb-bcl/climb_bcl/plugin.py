@@ -16,49 +16,70 @@ OPTIONS_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
     "properties": {
         "n_memories": {
-            "type": "integer", "minimum": 1, "default": 65,
+            "type": "integer",
+            "minimum": 1,
+            "default": 65,
             "description": "Training-example indices kept per past task (replay memory + evaluation set); BCL README: 65.",
         },
         "n_val": {
-            "type": "number", "minimum": 0, "exclusiveMaximum": 1, "default": 0.2,
+            "type": "number",
+            "minimum": 0,
+            "exclusiveMaximum": 1,
+            "default": 0.2,
             "description": "Share of each task's memory held out as the evaluation set, disjoint from the replay "
             "memory (BCL-Dual); BCL README: 0.2. 0 gives plain BCL (Reptile-style outer step, no evaluation set).",
         },
         "memory_strength": {
-            "type": "number", "minimum": 0, "default": 100.0,
+            "type": "number",
+            "minimum": 0,
+            "default": 100.0,
             "description": "Weight of the knowledge-distillation term on replay examples; the KL is averaged over "
             "every logit (as torch's KLDivLoss() in the released code), so the per-example weight is "
             "memory_strength / number of labels. BCL README: 100.",
         },
         "temperature": {
-            "type": "number", "exclusiveMinimum": 0, "default": 5.0,
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "default": 5.0,
             "description": "Softmax (or sigmoid) temperature of the distillation term; BCL README: 5.",
         },
         "teacher": {
-            "enum": ["stored", "slow"], "default": "stored",
+            "enum": ["stored", "slow"],
+            "default": "stored",
             "description": "Distillation targets: 'stored' = logits recorded on the replay examples when their task "
             "ended (the released code); 'slow' = the slow weights before the inner loop.",
         },
         "lr": {
-            "type": "number", "exclusiveMinimum": 0, "default": 0.03,
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "default": 0.03,
             "description": "Inner SGD learning rate. BCL README example 0.1 and its scripts 0.03-0.3 (MLPs, ResNet-18); "
             "0.03 is the low end, chosen because plain SGD at 0.1 is unstable on transformer encoders.",
         },
         "beta": {
-            "type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.3,
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 1,
+            "default": 0.3,
             "description": "Outer learning rate: the slow weights move this share of the way to the adapted weights; "
             "BCL README: 0.3.",
         },
         "inner_steps": {
-            "type": "integer", "minimum": 1, "default": 2,
+            "type": "integer",
+            "minimum": 1,
+            "default": 2,
             "description": "SGD updates of the fast weights per meta update; BCL README: 2.",
         },
         "n_meta": {
-            "type": "integer", "minimum": 1, "default": 2,
+            "type": "integer",
+            "minimum": 1,
+            "default": 2,
             "description": "Meta (outer) updates per training batch; BCL README: 2.",
         },
         "replay_batch_size": {
-            "type": "integer", "minimum": 1, "default": 64,
+            "type": "integer",
+            "minimum": 1,
+            "default": 64,
             "description": "Replay examples per inner loop and evaluation-set examples per outer step; BCL README: 64.",
         },
     },

@@ -9,9 +9,12 @@ from climb_bcl.memory import DualMemory, split_memory
 from torch.nn import functional as F
 
 
-@pytest.mark.parametrize("n,n_val,expected_eval", [(65, 0.2, 13), (10, 0.2, 2), (2, 0.2, 1), (3, 0.9, 2), (1, 0.5, 0), (10, 0.0, 0)])
+@pytest.mark.parametrize(
+    "n,n_val,expected_eval",
+    [(65, 0.2, 13), (10, 0.2, 2), (2, 0.2, 1), (3, 0.9, 2), (1, 0.5, 0), (10, 0.0, 0)],
+)
 def test_split_is_disjoint_and_covers_the_memory(n, n_val, expected_eval):
-    indices = list(range(100, 100 + n))
+    indices = [100 + i for i in range(n)]
     replay, evaluation = split_memory(indices, n_val)
     assert len(evaluation) == expected_eval
     assert not set(replay) & set(evaluation)
@@ -21,7 +24,7 @@ def test_split_is_disjoint_and_covers_the_memory(n, n_val, expected_eval):
 
 def test_sampling_draws_from_the_right_store_without_replacement():
     memory = DualMemory()
-    memory.add_task("a", list(range(0, 20)), 0.25)
+    memory.add_task("a", list(range(20)), 0.25)
     memory.add_task("b", list(range(100, 110)), 0.2)
     generator = torch.Generator().manual_seed(0)
     for kind, store in (("replay", memory.replay), ("eval", memory.evaluation)):
@@ -43,7 +46,9 @@ def test_state_round_trip():
     again = DualMemory()
     again.load_state_dict(state)
     assert again.tasks == ["a"]
-    assert torch.equal(again.replay["a"], memory.replay["a"]) and torch.equal(again.evaluation["a"], memory.evaluation["a"])
+    assert torch.equal(again.replay["a"], memory.replay["a"]) and torch.equal(
+        again.evaluation["a"], memory.evaluation["a"]
+    )
     assert torch.equal(again.teacher["a"], memory.teacher["a"])
 
 
@@ -57,8 +62,12 @@ def test_teacher_rows_must_match_replay():
 @pytest.mark.filterwarnings("ignore:reduction. 'mean' divides")
 def test_softmax_distillation_matches_the_released_code_scale():
     student, teacher = torch.randn(6, 5), torch.randn(6, 5)
-    reference = torch.nn.KLDivLoss()(F.log_softmax(student / 5, dim=1), F.softmax(teacher / 5, dim=1))  # the released code's term
-    assert distillation_loss("classification", student, teacher, 5.0).item() == pytest.approx(reference.item(), rel=1e-5)
+    reference = torch.nn.KLDivLoss()(
+        F.log_softmax(student / 5, dim=1), F.softmax(teacher / 5, dim=1)
+    )  # the released code's term
+    assert distillation_loss("classification", student, teacher, 5.0).item() == pytest.approx(
+        reference.item(), rel=1e-5
+    )
     assert distillation_loss("multiple-choice", teacher, teacher, 5.0).item() == pytest.approx(0.0, abs=1e-7)
 
 

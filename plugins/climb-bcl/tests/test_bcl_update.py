@@ -62,8 +62,18 @@ def test_first_task_is_a_reptile_step_of_inner_sgd(make_ctx, tiny_tasks, make_bc
 def test_later_task_uses_replay_distillation_and_the_evaluation_set(make_ctx, tiny_tasks, make_bcl):
     ctx = make_ctx(tiny_tasks(2))
     lr, beta, strength, temperature = 0.05, 0.5, 10.0, 2.0
-    algorithm = make_bcl(Recording, lr=lr, beta=beta, inner_steps=2, n_meta=2, memory_strength=strength,
-                         temperature=temperature, n_memories=20, n_val=0.25, replay_batch_size=8)
+    algorithm = make_bcl(
+        Recording,
+        lr=lr,
+        beta=beta,
+        inner_steps=2,
+        n_meta=2,
+        memory_strength=strength,
+        temperature=temperature,
+        n_memories=20,
+        n_val=0.25,
+        replay_batch_size=8,
+    )
     ctx.task_index = 0
     algorithm.on_task_end(ctx)  # memory of task 0 with its teacher logits
     # change the model so that the stored teacher differs from the current outputs
@@ -90,8 +100,12 @@ def test_later_task_uses_replay_distillation_and_the_evaluation_set(make_ctx, ti
             for name, data, rows in replay:
                 logits = reference(name, data)
                 teacher = algorithm.memory.teacher[name][rows]
-                kd = torch.nn.KLDivLoss()(F.log_softmax(logits / temperature, dim=1), F.softmax(teacher / temperature, dim=1))
-                loss = loss + len(rows) / n_replay * (F.cross_entropy(logits, data["targets"]) + strength * kd)
+                kd = torch.nn.KLDivLoss()(
+                    F.log_softmax(logits / temperature, dim=1), F.softmax(teacher / temperature, dim=1)
+                )
+                loss = loss + len(rows) / n_replay * (
+                    F.cross_entropy(logits, data["targets"]) + strength * kd
+                )
             loss.backward()
             sgd.step()
         sgd.zero_grad()
@@ -116,7 +130,10 @@ def test_memories_hold_past_tasks_only_and_are_disjoint(make_spec, tiny_tasks, m
             past = set(ctx.task_order[: ctx.task_index])
             assert set(self.memory.tasks) == past
             for name in self.memory.tasks:
-                replay, evaluation = set(self.memory.replay[name].tolist()), set(self.memory.evaluation[name].tolist())
+                replay, evaluation = (
+                    set(self.memory.replay[name].tolist()),
+                    set(self.memory.evaluation[name].tolist()),
+                )
                 assert replay and evaluation and not replay & evaluation
                 assert len(replay) + len(evaluation) <= self.options["n_memories"]
                 assert all(0 <= i < ctx.num_train_examples(name) for i in replay | evaluation)

@@ -20,7 +20,9 @@ def generator(*stream: int) -> torch.Generator:
 
 def flatten(tensors: Sequence[torch.Tensor | None], like: Sequence[torch.Tensor]) -> torch.Tensor:
     """One vector from ``tensors`` (``None`` counts as zeros shaped like the matching ``like``)."""
-    return torch.cat([(t if t is not None else torch.zeros_like(p)).reshape(-1) for t, p in zip(tensors, like)])
+    return torch.cat(
+        [(t if t is not None else torch.zeros_like(p)).reshape(-1) for t, p in zip(tensors, like)]
+    )
 
 
 def unflatten(vector: torch.Tensor, like: Sequence[torch.Tensor]) -> list[torch.Tensor]:
@@ -65,7 +67,10 @@ class IndexMemory:
         return state
 
     def load_state_dict(self, state: Mapping[str, Any], prefix: str) -> None:
-        self.indices = {t: torch.as_tensor(state[f"{prefix}{i}"], dtype=torch.long).cpu() for i, t in enumerate(state.get(f"{prefix}tasks", []))}
+        self.indices = {
+            t: torch.as_tensor(state[f"{prefix}{i}"], dtype=torch.long).cpu()
+            for i, t in enumerate(state.get(f"{prefix}tasks", []))
+        }
 
 
 def load(ctx: Any, drawn: list[tuple[str, torch.Tensor]]) -> Sampled:

@@ -37,8 +37,12 @@ from climb_clgym.plugin import MC_SGD, defaults
 from climb_harness.api import Algorithm, TrainingContext
 
 
-def line_gradient(params: Sequence[torch.nn.Parameter], anchor: Sequence[torch.Tensor], loss_fn: Callable[[], torch.Tensor],
-                  samples: int) -> list[torch.Tensor]:
+def line_gradient(
+    params: Sequence[torch.nn.Parameter],
+    anchor: Sequence[torch.Tensor],
+    loss_fn: Callable[[], torch.Tensor],
+    samples: int,
+) -> list[torch.Tensor]:
     """Gradient w.r.t. ``params`` (= w) of ``mean_{s in {0, 1/n, .., 1}} loss(anchor + s (w - anchor))``.
 
     ``loss_fn()`` evaluates the loss at the parameters' current values. ``params`` are restored to ``w``.
@@ -83,7 +87,12 @@ class MCSGD(Algorithm):
     def on_task_end(self, ctx: TrainingContext) -> None:
         task = ctx.current_task
         gen = generator(ctx.seed, ctx.task_index, self._MEMORY_STREAM)
-        self.memory.add(task, torch.randperm(ctx.num_train_examples(task), generator=gen)[: self.options["memory_per_task"]].tolist())
+        self.memory.add(
+            task,
+            torch.randperm(ctx.num_train_examples(task), generator=gen)[
+                : self.options["memory_per_task"]
+            ].tolist(),
+        )
         if self._start is not None:
             self.connect(ctx, self._start)
         self._start = None
@@ -97,7 +106,9 @@ class MCSGD(Algorithm):
             for p, a, b in zip(params, w_prev, w_hat):
                 p.copy_(a + alpha * (b - a))
         past, current = ctx.task_order[: ctx.task_index], [ctx.current_task]
-        optimizer = torch.optim.SGD(params, lr=float(self.options["mcsgd_lr"]), momentum=float(self.options["mcsgd_momentum"]))
+        optimizer = torch.optim.SGD(
+            params, lr=float(self.options["mcsgd_lr"]), momentum=float(self.options["mcsgd_momentum"])
+        )
         model = ctx.model
         was_training = model.training  # type: ignore[attr-defined]
         model.eval()  # type: ignore[attr-defined]
@@ -110,7 +121,10 @@ class MCSGD(Algorithm):
                 grads = [torch.zeros_like(p) for p in params]
                 for anchor, sampled in ((w_prev, past_batch), (w_hat, current_batch)):
                     if sampled:
-                        for acc, g in zip(grads, line_gradient(params, anchor, lambda s=sampled: mixture_loss(model, s), samples)):
+                        for acc, g in zip(
+                            grads,
+                            line_gradient(params, anchor, lambda s=sampled: mixture_loss(model, s), samples),
+                        ):
                             acc.add_(g)
                 for p, g in zip(params, grads):
                     p.grad = g

@@ -43,7 +43,9 @@ from climb_clgym.plugin import defaults
 from climb_harness.api import Algorithm, TrainingContext
 
 
-def orthonormal_extend(basis: torch.Tensor, vectors: torch.Tensor, max_rows: int | None = None, tol: float = 1e-5) -> torch.Tensor:
+def orthonormal_extend(
+    basis: torch.Tensor, vectors: torch.Tensor, max_rows: int | None = None, tol: float = 1e-5
+) -> torch.Tensor:
     """``basis`` (k x n, orthonormal rows) extended by Gram-Schmidt with the rows of ``vectors``.
 
     A vector whose residual norm is at most ``tol`` x its own norm (linearly dependent on the basis)
@@ -101,7 +103,9 @@ class OGD(Algorithm):
 
     # ------------------------------------------------------------------ set-up and state
     def setup(self, ctx: TrainingContext) -> None:
-        self.param_names = [n for n, p in ctx.model.named_parameters() if p.requires_grad and not n.startswith("heads.")]
+        self.param_names = [
+            n for n, p in ctx.model.named_parameters() if p.requires_grad and not n.startswith("heads.")
+        ]
         self.basis = torch.zeros(0, sum(p.numel() for p in self._shared(ctx)), device=ctx.device)
 
     def state_dict(self) -> dict[str, Any]:
@@ -154,7 +158,9 @@ class OGD(Algorithm):
         directions = self.directions(ctx, ctx.current_task)
         cap = self.options["max_directions"]
         if cap is not None and self.basis.shape[0] + len(directions) > cap and not self._warned:
-            warnings.warn(f"ogd: the basis is full (max_directions={cap}); later directions are not kept.", stacklevel=2)
+            warnings.warn(
+                f"ogd: the basis is full (max_directions={cap}); later directions are not kept.", stacklevel=2
+            )
             self._warned = True
         self.basis = orthonormal_extend(self.basis, directions, max_rows=cap)
 
@@ -162,7 +168,9 @@ class OGD(Algorithm):
         """GTL gradients (rows) of ``memories_per_task`` random training examples of ``task``."""
         params = self._shared(ctx)
         gen = generator(ctx.seed, ctx.task_index, self._STREAM)
-        chosen = torch.randperm(ctx.num_train_examples(task), generator=gen)[: self.options["memories_per_task"]].tolist()
+        chosen = torch.randperm(ctx.num_train_examples(task), generator=gen)[
+            : self.options["memories_per_task"]
+        ].tolist()
         head_type = ctx.tasks[task].head.type
         model = ctx.model
         was_training = model.training  # type: ignore[attr-defined]

@@ -54,7 +54,8 @@ class StableSGD(Algorithm):
         if p is not None and set_dropout(ctx.model.encoder, p) == 0:
             warnings.warn(
                 f"stable-sgd: the encoder {type(ctx.model.encoder).__name__} has no dropout modules, so dropout={p} "
-                f"changes nothing; leave the option null for this encoder.", stacklevel=2,
+                f"changes nothing; leave the option null for this encoder.",
+                stacklevel=2,
             )
 
     def on_task_start(self, ctx: TrainingContext) -> None:
@@ -84,4 +85,3 @@ class StableSGD(Algorithm):
             scaled = current * self.lr_factor(ctx.task_index, group.get("initial_lr", current))
             group["lr"] = scaled
             self._scaled.append((current, scaled))
-

@@ -26,7 +26,9 @@ def make_algo() -> Callable[..., Any]:
     def build(name: str, cls: type | None = None, **options: Any) -> Any:
         component = components[name]
         module, attr = component.factory.split(":")
-        algorithm = (cls or getattr(importlib.import_module(module), attr))({**defaults(dict(component.manifest)), **options})
+        algorithm = (cls or getattr(importlib.import_module(module), attr))(
+            {**defaults(dict(component.manifest)), **options}
+        )
         algorithm.manifest = component.manifest
         return algorithm
 
@@ -39,8 +41,11 @@ def tiny_tasks() -> Callable[..., list[Any]]:
     from climb_harness.testing.components import synthetic_task
 
     def build(n: int = 3, size: int = 48) -> list[Any]:
-        tasks = [synthetic_task("colours", "colour", size, 1), synthetic_task("yesno", "yesno", size, 2),
-                 synthetic_task("colours-b", "colour", size, 3)]
+        tasks = [
+            synthetic_task("colours", "colour", size, 1),
+            synthetic_task("yesno", "yesno", size, 2),
+            synthetic_task("colours-b", "colour", size, 3),
+        ]
         return tasks[:n]
 
     return build
@@ -54,10 +59,17 @@ def make_spec() -> Callable[..., Any]:
 
     def build(algorithm: Any, tasks: list[Any], out: Path, epochs: int = 1) -> Any:
         return RunSpec(
-            tasks=tasks, encoder_factory=lambda: TinyEncoder({}), algorithm=algorithm, seed=0,
+            tasks=tasks,
+            encoder_factory=lambda: TinyEncoder({}),
+            algorithm=algorithm,
+            seed=0,
             training=TrainingOptions(epochs=epochs, lr=3e-3, batch_size=16, progress=False, device="cpu"),
-            output_dir=out, config={"test": "climb-clgym"},
-            references={"random": {t.name: t.manifest["random_baseline"] for t in tasks}, "direct": {t.name: None for t in tasks}},
+            output_dir=out,
+            config={"test": "climb-clgym"},
+            references={
+                "random": {t.name: t.manifest["random_baseline"] for t in tasks},
+                "direct": {t.name: None for t in tasks},
+            },
             plugins=[],
         )
 
@@ -79,7 +91,16 @@ def make_ctx() -> Callable[..., Any]:
         model = ContinualModel(encoder, infos)
         train = {t.name: load_split(t, "train", encoder, True) for t in tasks}
         training = TrainingOptions(epochs=1, lr=3e-3, batch_size=16, progress=False, device="cpu")
-        ctx = Context(model, torch.device("cpu"), 0, [t.name for t in tasks], infos, train, training, {t.name: 16 for t in tasks})
+        ctx = Context(
+            model,
+            torch.device("cpu"),
+            0,
+            [t.name for t in tasks],
+            infos,
+            train,
+            training,
+            {t.name: 16 for t in tasks},
+        )
         ctx.optimizer = build_optimizer(model, 3e-3, training)
         return ctx
 

@@ -49,6 +49,10 @@ def test_short_run_completes(name, make_algo, make_spec, tiny_tasks, tmp_path):
 def test_resume_reproduces_an_uninterrupted_run(name, make_algo, make_spec, tiny_tasks, tmp_path):
     full = Runner(make_spec(make_algo(name, **SMALL[name]), tiny_tasks(2), tmp_path / "full")).run()
     with pytest.raises(Interrupted):
-        Runner(make_spec(make_algo(name, _stopping(name), **SMALL[name]), tiny_tasks(2), tmp_path / "resumed")).run()
-    resumed = Runner(make_spec(make_algo(name, **SMALL[name]), tiny_tasks(2), tmp_path / "resumed")).run(resume=True)
+        Runner(
+            make_spec(make_algo(name, _stopping(name), **SMALL[name]), tiny_tasks(2), tmp_path / "resumed")
+        ).run()
+    resumed = Runner(make_spec(make_algo(name, **SMALL[name]), tiny_tasks(2), tmp_path / "resumed")).run(
+        resume=True
+    )
     assert resumed["accuracy_matrix"] == full["accuracy_matrix"]

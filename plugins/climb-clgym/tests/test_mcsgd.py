@@ -56,7 +56,9 @@ def _two_tasks(make_ctx, tiny_tasks, make_algo, **options):
 
 
 def test_without_steps_the_result_is_the_alpha_point(make_ctx, tiny_tasks, make_algo):
-    ctx, algorithm, params, w_prev, w_hat = _two_tasks(make_ctx, tiny_tasks, make_algo, mcsgd_steps=0, alpha=0.25)
+    ctx, algorithm, params, w_prev, w_hat = _two_tasks(
+        make_ctx, tiny_tasks, make_algo, mcsgd_steps=0, alpha=0.25
+    )
     algorithm.on_task_end(ctx)
     for p, a, b in zip(params, w_prev, w_hat):
         assert torch.allclose(p, a + 0.25 * (b - a), atol=1e-7)
@@ -79,7 +81,14 @@ def _line_objective(ctx, algorithm, params, w_prev, w_hat, samples):
 
 
 def test_steps_descend_the_line_objective_from_the_alpha_point(make_ctx, tiny_tasks, make_algo):
-    options = dict(mcsgd_steps=15, alpha=0.5, memory_per_task=16, batch_size=64, line_samples=4, mcsgd_lr=0.05)
+    options = {
+        "mcsgd_steps": 15,
+        "alpha": 0.5,
+        "memory_per_task": 16,
+        "batch_size": 64,
+        "line_samples": 4,
+        "mcsgd_lr": 0.05,
+    }
     ctx, algorithm, params, w_prev, w_hat = _two_tasks(make_ctx, tiny_tasks, make_algo, **options)
     # the memory of the current task is made at its end: compute the objective at the start point afterwards
     algorithm.on_task_end(ctx)
@@ -103,4 +112,6 @@ def test_memory_is_bounded_and_checkpointed(make_ctx, tiny_tasks, make_algo):
     assert all(len(set(v.tolist())) == 10 and int(v.max()) < 48 for v in algorithm.memory.indices.values())
     again = make_algo("mc-sgd")
     again.load_state_dict(algorithm.state_dict(), ctx)
-    assert {t: v.tolist() for t, v in again.memory.indices.items()} == {t: v.tolist() for t, v in algorithm.memory.indices.items()}
+    assert {t: v.tolist() for t, v in again.memory.indices.items()} == {
+        t: v.tolist() for t, v in algorithm.memory.indices.items()
+    }

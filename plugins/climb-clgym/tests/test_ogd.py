@@ -18,22 +18,30 @@ def test_gram_schmidt_gives_an_orthonormal_basis_of_the_span():
     gen = torch.Generator().manual_seed(0)
     first = torch.randn(3, 50, generator=gen)
     basis = orthonormal_extend(torch.zeros(0, 50), first)
-    more = torch.cat([torch.randn(2, 50, generator=gen), first[:1] * 2 + first[1:2], torch.zeros(1, 50)])  # 2 new, 1 dependent, 1 zero
+    more = torch.cat(
+        [torch.randn(2, 50, generator=gen), first[:1] * 2 + first[1:2], torch.zeros(1, 50)]
+    )  # 2 new, 1 dependent, 1 zero
     basis = orthonormal_extend(basis, more)
     assert basis.shape == (5, 50)
     assert torch.allclose(basis @ basis.T, torch.eye(5), atol=1e-5)
     for v in torch.cat([first, more]):  # every input lies in the span
         assert project_out(v, basis).norm() <= 1e-4 * max(1.0, v.norm().item())
     assert orthonormal_extend(basis, torch.randn(4, 50, generator=gen), max_rows=6).shape == (6, 50)
-    assert orthonormal_extend(basis, torch.randn(4, 50, generator=gen), max_rows=3).shape == (5, 50)  # never shrinks
+    assert orthonormal_extend(basis, torch.randn(4, 50, generator=gen), max_rows=3).shape == (
+        5,
+        50,
+    )  # never shrinks
 
 
-@pytest.mark.parametrize("head,logits,target,expected", [
-    ("classification", [1.0, 2.0, 3.0], 1, 2.0),
-    ("multiple-choice", [1.0, 2.0, 3.0], 2, 3.0),
-    ("soft-score", [1.0, 2.0, 3.0], [0.3, 0.0, 0.9], 3.0),
-    ("multi-label", [1.0, 2.0, 3.0], [1.0, 0.0, 1.0], 4.0),
-])
+@pytest.mark.parametrize(
+    "head,logits,target,expected",
+    [
+        ("classification", [1.0, 2.0, 3.0], 1, 2.0),
+        ("multiple-choice", [1.0, 2.0, 3.0], 2, 3.0),
+        ("soft-score", [1.0, 2.0, 3.0], [0.3, 0.0, 0.9], 3.0),
+        ("multi-label", [1.0, 2.0, 3.0], [1.0, 0.0, 1.0], 4.0),
+    ],
+)
 def test_ground_truth_logit(head, logits, target, expected):
     assert ground_truth_logit(head, torch.tensor(logits), torch.tensor(target)).item() == expected
     assert ground_truth_logit("multi-label", torch.tensor(logits), torch.zeros(3)) is None

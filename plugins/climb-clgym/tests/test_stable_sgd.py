@@ -67,7 +67,9 @@ class DropoutEncoder(TinyEncoder):
 def test_dropout_is_set_on_the_encoder_only(make_algo):
     encoder = DropoutEncoder({})
     head = nn.Sequential(nn.Dropout(0.1), nn.Linear(2, 2))
-    ctx = types.SimpleNamespace(model=types.SimpleNamespace(encoder=encoder, heads=nn.ModuleDict({"t": head})))
+    ctx = types.SimpleNamespace(
+        model=types.SimpleNamespace(encoder=encoder, heads=nn.ModuleDict({"t": head}))
+    )
     make_algo("stable-sgd", dropout=0.5).setup(ctx)
     assert [m.p for m in encoder.modules() if isinstance(m, nn.modules.dropout._DropoutNd)] == [0.5, 0.5]
     assert head[0].p == 0.1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from itertools import pairwise
 
 import torch
 
@@ -41,7 +42,7 @@ def test_penalty_is_zero_at_the_anchor_and_grows_monotonically_with_distance(h):
                 p.copy_(ewc.anchors["colours"][n] + scale * direction[n])
         values.append(float(ewc.penalty(ctx, ["colours"])))
     assert values[0] == 0.0
-    assert all(b > a for a, b in zip(values, values[1:])), values
+    assert all(b > a for a, b in pairwise(values)), values
     # a quadratic form: doubling the perturbation multiplies the penalty by 4; lambda scales it linearly
     assert abs(values[-1] / values[-2] - 4.0) < 1e-3
     ewc.ewc_lambda *= 3

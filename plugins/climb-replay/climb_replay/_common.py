@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -47,18 +48,35 @@ def memory_loss(ctx: TrainingContext, entries: Sequence[Entry]) -> torch.Tensor:
 class StreamAlgorithm(Algorithm):
     """Base of methods that write the examples they train on into memory as they stream by.
 
-    The hooks receive batches as tensors; to know the *indices* of the batch being trained on, this
-    class yields the runner's own default batches from :meth:`training_batches` and remembers the
-    last ones handed out (the runner consumes them one at a time).
+    The hooks receive batches as tensors, not indices. So :meth:`training_batches` hands the runner
+    the task's own default batches (the same ones it would use otherwise) and queues their indices;
+    :meth:`next_indices`, called once per ``after_optimizer_step``, pops the indices of the batch just
+    trained on. This holds whether the runner iterates the batches lazily or makes a list of them
+    first, as long as it trains on them in order.
     """
 
     def __init__(self, options: Any = None) -> None:
         super().__init__(options)
-        self.current_indices: list[int] = []
+        self._pending: deque[tuple[str, list[int]]] = deque()
 
     def training_batches(self, ctx: TrainingContext, epoch: int) -> Iterator[tuple[str, list[int]]]:
         task = ctx.current_task
-        for indices in ctx.train_batches(task, epoch=epoch):
-            self.current_indices = [int(i) for i in indices]
-            yield task, indices
-        self.current_indices = []
+        batches = [(task, [int(i) for i in indices]) for indices in ctx.train_batches(task, epoch=epoch)]
+        self._pending = deque(batches)  # a new epoch: drop what a step limit left untrained
+        return iter([(t, list(indices)) for t, indices in batches])
+
+    def next_indices(self, task: str, batch: Mapping[str, Any]) -> list[int]:
+        """The indices of the batch the runner just trained on (call once per training step)."""
+        if not self._pending:
+            raise RuntimeError(
+                f"{type(self).__name__} was handed a training batch of task {task!r} it did not produce: the runner "
+                f"must train on the batches of training_batches() in order (it records their example indices)."
+            )
+        queued_task, indices = self._pending.popleft()
+        size = len(batch["targets"]) if "targets" in batch else len(indices)
+        if queued_task != task or size != len(indices):
+            raise RuntimeError(
+                f"{type(self).__name__} expected a batch of {len(indices)} examples of task {queued_task!r} but was "
+                f"handed {size} of {task!r}: the runner must train on the batches of training_batches() in order."
+            )
+        return indices

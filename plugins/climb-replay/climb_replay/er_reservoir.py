@@ -60,7 +60,7 @@ class ReservoirReplay(StreamAlgorithm):
                     self._replay_rng = task_rng(ctx, _REPLAY_STREAM)
                 size = self.replay_batch_size or task_batch_size(ctx, ctx.current_task)
                 self.replay(ctx, sample(candidates, size, self._replay_rng))
-        self._insert(ctx, task)
+        self._insert(ctx, task, self.next_indices(task, batch))
 
     def replay(self, ctx: TrainingContext, entries: list[tuple[str, int]]) -> torch.Tensor:
         loss = memory_loss(ctx, entries)
@@ -68,12 +68,12 @@ class ReservoirReplay(StreamAlgorithm):
         self.replay_steps += 1
         return loss.detach()
 
-    def _insert(self, ctx: TrainingContext, task: str) -> None:
+    def _insert(self, ctx: TrainingContext, task: str, indices: list[int]) -> None:
         if self._insert_rng is None:
             self._insert_rng = task_rng(ctx, _INSERT_STREAM)
         if len(self._seen_in_task) != ctx.num_train_examples(task):
             self._seen_in_task = np.zeros(ctx.num_train_examples(task), dtype=bool)
-        for index in self.current_indices:
+        for index in indices:
             if not self._seen_in_task[index]:
                 self._seen_in_task[index] = True
                 self.memory.offer(task, index, self._insert_rng)

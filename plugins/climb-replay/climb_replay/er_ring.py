@@ -53,7 +53,7 @@ class RingReplay(StreamAlgorithm):
         return loss + memory_loss(ctx, self.last_memory_entries)
 
     def after_optimizer_step(self, ctx: TrainingContext, task: str, batch: Mapping[str, Any]) -> None:
-        self.memory.push(task, self.current_indices)
+        self.memory.push(task, self.next_indices(task, batch))
 
     def state_dict(self) -> dict[str, Any]:
         return self.memory.state_dict("ring")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-
 from climb_replay._common import memory_loss
 
 
@@ -44,7 +43,7 @@ def _set_grads(ctx, flat):
 
 
 def test_memory_holds_memories_per_task_random_indices(h):
-    ctx, agem = _after_first_task(h)
+    _, agem = _after_first_task(h)
     held = agem.memory.indices("colours")
     assert len(held) == len(set(held)) == 10 and all(type(i) is int and 0 <= i < 48 for i in held)
 

@@ -81,6 +81,10 @@ class ImagePreparer:
         self._cached_bytes = 0
         self._mean = mean_image(size, patch)
 
+    def __deepcopy__(self, memo: dict) -> ImagePreparer:
+        """Copies of an encoder share the (read-only) image cache instead of duplicating it."""
+        return self
+
     def prepare(self, image: ImageLike | None) -> torch.Tensor:
         if image is None:
             return self._mean

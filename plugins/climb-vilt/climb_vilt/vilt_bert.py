@@ -8,13 +8,15 @@ ones), so BERT runs a handful of times per split.
 
 BERT is held as a plain attribute, not a submodule: it stays on the CPU where collate runs, is not
 in ``parameters()`` (no optimizer or continual-learning method can touch it) and is not written to
-checkpoints; it is rebuilt from its folder, which is what the options name.
+checkpoints; it is rebuilt from its folder, which is what the options name. Encoders built in one
+process with the same ``bert_path`` and ``bert_cache_size`` share one BERT and one cache.
 """
 
 from __future__ import annotations
 
 import collections
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -26,17 +28,16 @@ from climb_vilt.views import View
 from climb_vilt.vilt import ViltEncoderBase
 
 _Key = tuple[str, "str | None", int]
+_SHARED: dict[tuple[str, int], BertStates] = {}
 
 
 class BertStates:
     """Frozen BERT + tokenizer with a least-recently-used cache of per-text hidden states."""
 
-    def __init__(self, path: str | None, cache_size: int, chunk_size: int = 64) -> None:
+    def __init__(self, folder: Path, cache_size: int, chunk_size: int = 64) -> None:
         from transformers import AutoModel
 
-        option = "bert_path"
-        folder = require_folder(path, "BERT", option) if path else minilm_path()
-        self.tokenizer = load_tokenizer(folder, option)
+        self.tokenizer = load_tokenizer(folder, "bert_path")
         self.model = AutoModel.from_pretrained(str(folder))
         self.model.eval()
         self.model.requires_grad_(False)
@@ -49,6 +50,17 @@ class BertStates:
         )
         #: How many texts BERT has encoded so far (each distinct text once while it stays cached).
         self.texts_computed = 0
+
+    @classmethod
+    def shared(cls, path: str | None, cache_size: int) -> BertStates:
+        """One frozen BERT and cache per folder in a process: every encoder built there (each
+        algorithm's run, each direct fine-tuning reference) reuses it instead of reloading BERT and
+        recomputing the same texts."""
+        folder = (require_folder(path, "BERT", "bert_path") if path else minilm_path()).resolve()
+        key = (str(folder), cache_size)
+        if key not in _SHARED:
+            _SHARED[key] = cls(folder, cache_size)
+        return _SHARED[key]
 
     def __deepcopy__(self, memo: dict) -> BertStates:
         """Copies of an encoder (e.g. a runner's best-epoch snapshot) share the frozen BERT."""
@@ -138,7 +150,9 @@ class ViltBertEncoder(ViltEncoderBase):
     def _init_text(self) -> int:
         # object.__setattr__ keeps BERT out of nn.Module's registry (see the module docstring).
         object.__setattr__(
-            self, "bert_states", BertStates(self.options["bert_path"], int(self.options["bert_cache_size"]))
+            self,
+            "bert_states",
+            BertStates.shared(self.options["bert_path"], int(self.options["bert_cache_size"])),
         )
         self.tokenizer = self.bert_states.tokenizer
         return len(self.tokenizer)

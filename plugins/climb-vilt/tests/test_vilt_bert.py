@@ -34,7 +34,7 @@ def test_bert_is_frozen_and_outside_the_module(encoder, tasks, examples):
     assert not encoder.transformer.embeddings.text_embeddings.word_embeddings.weight.requires_grad  # unused
 
 
-def test_training_step_updates_vilt_never_bert(encoder, tasks, examples):
+def test_training_step_updates_vilt_never_bert(encoder, tasks, examples, monkeypatch):
     bert_before = {n: p.detach().clone() for n, p in encoder.bert.named_parameters()}
     vilt_before = {n: p.detach().clone() for n, p in encoder.named_parameters() if p.requires_grad}
     batch = encoder.collate(examples(tasks["vcr"], 3), tasks["vcr"])
@@ -42,7 +42,7 @@ def test_training_step_updates_vilt_never_bert(encoder, tasks, examples):
     def no_bert(*args, **kwargs):
         raise AssertionError("BERT ran inside a training step")
 
-    encoder.bert.forward = no_bert  # forward and backward must not need BERT
+    monkeypatch.setattr(encoder.bert, "forward", no_bert)  # forward and backward must not need BERT
     optimizer = torch.optim.AdamW([p for p in encoder.parameters() if p.requires_grad], lr=1e-2)
     encoder.train()
     encoder(batch).pow(2).sum().backward()
@@ -59,16 +59,24 @@ def test_training_step_updates_vilt_never_bert(encoder, tasks, examples):
 
 def test_each_distinct_text_is_computed_once(encoder, tasks, image):
     task = tasks["vqa"]
-    questions = ["what color is the shape?", "is there a circle?", "what color is the shape?"] * 4
+    start = encoder.bert_states.texts_computed
+    questions = ["what colour is the cache test shape?", "is there a cache test circle?"] * 6
     batch = encoder.collate([Example(text=q, images=(image(i),)) for i, q in enumerate(questions)], task)
-    assert encoder.bert_states.texts_computed == 2
+    assert encoder.bert_states.texts_computed - start == 2
     assert torch.equal(batch["inputs_embeds"][0], batch["inputs_embeds"][2])
-    encoder.collate([Example(text="is there a circle?", images=(image(0),))], task)
-    assert encoder.bert_states.texts_computed == 2  # cached across calls
+    encoder.collate([Example(text="is there a cache test circle?", images=(image(0),))], task)
+    assert encoder.bert_states.texts_computed - start == 2  # cached across calls
     mc = tasks["vcr"]  # 4 choices paired with one question: 4 distinct pairs
-    example = Example(text="why?", images=(image(0),), choices=("a", "b", "c", "a b"))
+    example = Example(text="why cache?", images=(image(0),), choices=("a", "b", "c", "a b"))
     encoder.collate([example, example], mc)
-    assert encoder.bert_states.texts_computed == 6
+    assert encoder.bert_states.texts_computed - start == 6
+
+
+def test_encoders_in_one_process_share_bert_and_cache(tiny_options, tiny_bert_dir, encoder):
+    twin = ViltBertEncoder({**tiny_options, "bert_path": str(tiny_bert_dir)})
+    assert twin.bert_states is encoder.bert_states
+    other = ViltBertEncoder({**tiny_options, "bert_path": str(tiny_bert_dir), "bert_cache_size": 7})
+    assert other.bert_states is not encoder.bert_states
 
 
 def test_states_are_berts_last_hidden_state(encoder, tasks, image):
