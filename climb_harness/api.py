@@ -239,12 +239,15 @@ class TrainingContext(Protocol):
     task_index: int
     tasks: Mapping[str, TaskInfo]
     global_step: int
+    batch_indices: list[int]  # the training-split indices of the batch in flight (for memories)
     initial_state: Mapping[str, Any]  # the whole model's state dict (encoder.*, heads.*) before any training, on CPU
 
     @property
     def current_task(self) -> str: ...
 
     def num_train_examples(self, task: str) -> int: ...
+
+    def batch_size(self, task: str) -> int: ...
 
     def batch(self, task: str, indices: Sequence[int]) -> dict[str, torch.Tensor]: ...
 

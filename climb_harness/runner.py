@@ -107,6 +107,7 @@ class Context:
         self.tasks = dict(tasks)
         self.task_index = 0
         self.global_step = 0
+        self.batch_indices: list[int] = []  # the training examples of the step in flight
         self.optimizer: torch.optim.Optimizer | None = None
         self.initial_state = {k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()}
         self._train = train
@@ -119,6 +120,9 @@ class Context:
 
     def num_train_examples(self, task: str) -> int:
         return len(self._train[task])
+
+    def batch_size(self, task: str) -> int:
+        return self._batch_sizes[task]
 
     def batch(self, task: str, indices: Sequence[int] | torch.Tensor) -> dict[str, torch.Tensor]:
         return {k: v.to(self.device, non_blocking=True) for k, v in self._train[task].batch(indices).items()}
@@ -276,6 +280,7 @@ class Runner:
             bar = tqdm(batches, total=len(batches), desc=f"{algorithm.name} {task.name} epoch {epoch + 1}/{epochs}",
                        leave=False, disable=not self.training.progress or None, file=sys.stderr)
             for batch_task, indices in bar:
+                ctx.batch_indices = list(indices)
                 batch = ctx.batch(batch_task, indices)
                 loss = algorithm.training_loss(ctx, batch_task, batch)
                 if ctx.optimizer is not None:
@@ -348,7 +353,8 @@ class Runner:
 
     def _checkpoint(self, index: int) -> None:
         name = self.task_order[index]
-        metadata = {"task_index": index, "task": name, "tasks": self.task_order, "algorithm": self.spec.algorithm.name, "seed": self.spec.seed}
+        metadata = {"task_index": index, "task": name, "tasks": self.task_order, "algorithm": self.spec.algorithm.name,
+                    "seed": self.spec.seed, "global_step": self.ctx.global_step}
         save_checkpoint(checkpoint_path(self.spec.output_dir, index, name), self.model.state_dict(), metadata, self.spec.algorithm.state_dict())
 
     def _start_or_resume(self, resume: bool) -> dict[str, Any]:
@@ -363,7 +369,8 @@ class Runner:
                 )
             done = len(results.get("accuracy_matrix", []))
             if done:
-                state, _, algorithm_state = load_checkpoint(checkpoint_path(spec.output_dir, done - 1, self.task_order[done - 1]))
+                state, metadata, algorithm_state = load_checkpoint(checkpoint_path(spec.output_dir, done - 1, self.task_order[done - 1]))
+                self.ctx.global_step = int(metadata.get("global_step", 0))
                 algorithm.load_state_dict(algorithm_state, self.ctx)
                 missing, unexpected = self.model.load_state_dict(state, strict=False)
                 if missing or unexpected:

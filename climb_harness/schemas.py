@@ -40,13 +40,13 @@ def schema_dir() -> Path:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_schema(name: str) -> dict[str, Any]:
     """The schema ``schemas/<name>.schema.json`` as a dict."""
     return json.loads((schema_dir() / f"{name}.schema.json").read_text(encoding="utf-8"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _registry() -> Registry:
     resources = []
     for name in SCHEMA_NAMES:
@@ -57,7 +57,7 @@ def _registry() -> Registry:
     return Registry().with_resources(resources)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def validator(name: str) -> jsonschema.protocols.Validator:
     schema = load_schema(name)
     cls = jsonschema.validators.validator_for(schema)
@@ -92,7 +92,7 @@ def validate(name: str, instance: Any) -> list[Violation]:
     return _violations(validator(name).iter_errors(instance))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _meta_validator(cls: type) -> Any:
     return cls(cls.META_SCHEMA)  # building one costs ~20 ms: once per draft, not once per component
 

@@ -473,7 +473,7 @@ def _check_algorithm_entry(registry: Any, entry: Any, workdir: str | Path, optio
     workdir.mkdir(parents=True, exist_ok=True)
     run_dir = Path(tempfile.mkdtemp(prefix=f"{entry.name}-", dir=workdir))
     tasks = tiny_tasks(size)
-    build = lambda: registry.build("algorithm", entry.name, options or {})  # noqa: E731 - a fresh algorithm per run
+    build = lambda: registry.build("algorithm", entry.name, options or {})
     factory = encoder_factory or (lambda: TinyEncoder({}))
     encoder_note = "TinyEncoder" if encoder_factory is None else "the given encoder"
     out = run_dir / "run"
@@ -485,7 +485,7 @@ def _check_algorithm_entry(registry: Any, entry: Any, workdir: str | Path, optio
                        f"transformer, which TinyEncoder lacks, and no 'vilt' encoder is installed to run it with ({error})")
             report.not_run(_RUN_CHECKS[1:], "the run was skipped")
             return report.results
-        factory = lambda: registry.build("encoder", "vilt", TINY_VILT_OPTIONS)  # noqa: E731
+        factory = lambda: registry.build("encoder", "vilt", TINY_VILT_OPTIONS)
         encoder_note = f"a tiny vilt (TinyEncoder has no Hugging Face transformer: {error})"
         out = run_dir / "run-vilt"
         started, algorithm = time.perf_counter(), build()

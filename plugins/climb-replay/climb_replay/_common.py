@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -17,12 +15,6 @@ def task_rng(ctx: TrainingContext, stream: int) -> np.random.Generator:
     """A generator seeded from ``(seed, task index, stream)``: fresh per task, so a resumed run
     (which restarts at a task boundary) draws exactly what an uninterrupted one does."""
     return np.random.default_rng([abs(int(ctx.seed)), int(ctx.task_index), stream])
-
-
-def task_batch_size(ctx: TrainingContext, task: str) -> int:
-    """The task's training batch size, read off its first training batch (the context has no getter)."""
-    first = next(iter(ctx.train_batches(task)), [])
-    return max(1, len(first))
 
 
 def past_tasks(ctx: TrainingContext) -> list[str]:
@@ -46,37 +38,8 @@ def memory_loss(ctx: TrainingContext, entries: Sequence[Entry]) -> torch.Tensor:
 
 
 class StreamAlgorithm(Algorithm):
-    """Base of methods that write the examples they train on into memory as they stream by.
+    """Base of methods that write the examples they train on into memory as they stream by."""
 
-    The hooks receive batches as tensors, not indices. So :meth:`training_batches` hands the runner
-    the task's own default batches (the same ones it would use otherwise) and queues their indices;
-    :meth:`next_indices`, called once per ``after_optimizer_step``, pops the indices of the batch just
-    trained on. This holds whether the runner iterates the batches lazily or makes a list of them
-    first, as long as it trains on them in order.
-    """
-
-    def __init__(self, options: Any = None) -> None:
-        super().__init__(options)
-        self._pending: deque[tuple[str, list[int]]] = deque()
-
-    def training_batches(self, ctx: TrainingContext, epoch: int) -> Iterator[tuple[str, list[int]]]:
-        task = ctx.current_task
-        batches = [(task, [int(i) for i in indices]) for indices in ctx.train_batches(task, epoch=epoch)]
-        self._pending = deque(batches)  # a new epoch: drop what a step limit left untrained
-        return iter([(t, list(indices)) for t, indices in batches])
-
-    def next_indices(self, task: str, batch: Mapping[str, Any]) -> list[int]:
-        """The indices of the batch the runner just trained on (call once per training step)."""
-        if not self._pending:
-            raise RuntimeError(
-                f"{type(self).__name__} was handed a training batch of task {task!r} it did not produce: the runner "
-                f"must train on the batches of training_batches() in order (it records their example indices)."
-            )
-        queued_task, indices = self._pending.popleft()
-        size = len(batch["targets"]) if "targets" in batch else len(indices)
-        if queued_task != task or size != len(indices):
-            raise RuntimeError(
-                f"{type(self).__name__} expected a batch of {len(indices)} examples of task {queued_task!r} but was "
-                f"handed {size} of {task!r}: the runner must train on the batches of training_batches() in order."
-            )
-        return indices
+    def next_indices(self, ctx: TrainingContext) -> list[int]:
+        """The training-split indices of the batch the runner is training on."""
+        return [int(i) for i in ctx.batch_indices]

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from climb_harness.api import TrainingContext
-from climb_replay._common import StreamAlgorithm, memory_loss, past_tasks, task_batch_size, task_rng
+from climb_replay._common import StreamAlgorithm, memory_loss, past_tasks, task_rng
 from climb_replay.memory import ReservoirMemory, sample
 
 _INSERT_STREAM = 0x5E01
@@ -58,9 +58,9 @@ class ReservoirReplay(StreamAlgorithm):
             if candidates:
                 if self._replay_rng is None:
                     self._replay_rng = task_rng(ctx, _REPLAY_STREAM)
-                size = self.replay_batch_size or task_batch_size(ctx, ctx.current_task)
+                size = self.replay_batch_size or ctx.batch_size(ctx.current_task)
                 self.replay(ctx, sample(candidates, size, self._replay_rng))
-        self._insert(ctx, task, self.next_indices(task, batch))
+        self._insert(ctx, task, self.next_indices(ctx))
 
     def replay(self, ctx: TrainingContext, entries: list[tuple[str, int]]) -> torch.Tensor:
         loss = memory_loss(ctx, entries)

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from climb_harness.api import TrainingContext
-from climb_replay._common import StreamAlgorithm, memory_loss, past_tasks, task_batch_size, task_rng
+from climb_replay._common import StreamAlgorithm, memory_loss, past_tasks, task_rng
 from climb_replay.memory import TaskMemory, sample
 
 _REPLAY_STREAM = 0x7101
@@ -37,7 +37,7 @@ class RingReplay(StreamAlgorithm):
 
     def on_task_start(self, ctx: TrainingContext) -> None:
         self._rng = task_rng(ctx, _REPLAY_STREAM)
-        self._batch_size = self.replay_batch_size or task_batch_size(ctx, ctx.current_task)
+        self._batch_size = self.replay_batch_size or ctx.batch_size(ctx.current_task)
 
     def training_loss(self, ctx: TrainingContext, task: str, batch: Mapping[str, Any]) -> torch.Tensor:
         loss = ctx.model.loss(task, batch)
@@ -48,12 +48,12 @@ class RingReplay(StreamAlgorithm):
         if self._rng is None:
             self._rng = task_rng(ctx, _REPLAY_STREAM)
         if self._batch_size is None:
-            self._batch_size = self.replay_batch_size or task_batch_size(ctx, task)
+            self._batch_size = self.replay_batch_size or ctx.batch_size(task)
         self.last_memory_entries = sample(candidates, self._batch_size, self._rng)
         return loss + memory_loss(ctx, self.last_memory_entries)
 
     def after_optimizer_step(self, ctx: TrainingContext, task: str, batch: Mapping[str, Any]) -> None:
-        self.memory.push(task, self.next_indices(task, batch))
+        self.memory.push(task, self.next_indices(ctx))
 
     def state_dict(self) -> dict[str, Any]:
         return self.memory.state_dict("ring")

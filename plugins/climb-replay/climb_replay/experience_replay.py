@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from climb_harness.api import Algorithm, TrainingContext
-from climb_replay._common import past_tasks, task_batch_size, task_rng
+from climb_replay._common import past_tasks, task_rng
 from climb_replay.memory import TaskMemory
 
 _FILL_STREAM = 0x3E31  # which examples enter the memory
@@ -52,7 +52,7 @@ class ExperienceReplay(Algorithm):
             self._rng = task_rng(ctx, _REPLAY_STREAM)
         replay_task = candidates[int(self._rng.integers(len(candidates)))]
         held = self.memory.indices(replay_task)
-        size = min(len(held), self.replay_batch_size or task_batch_size(ctx, replay_task))
+        size = min(len(held), self.replay_batch_size or ctx.batch_size(replay_task))
         chosen = [held[int(i)] for i in self._rng.choice(len(held), size=size, replace=False)]
         self.replay(ctx, replay_task, chosen)
 
