@@ -30,12 +30,16 @@ class Encoder(nn.Module):
 
     manifest: Mapping[str, Any] = {}
     hidden_size: int = 0
-    transformer: nn.Module | None = None
     adapter_interface: Mapping[str, Any] | None = None
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         super().__init__()
         self.options: dict[str, Any] = dict(options or {})
+
+    @property
+    def transformer(self) -> nn.Module | None:
+        """The registered submodule named ``transformer`` (a class attribute would shadow nn.Module's registry)."""
+        return self._modules.get("transformer")
 
     def adapt_to_tasks(self, tasks: Sequence[TaskInfo]) -> None:
         """Called once with every task of the run before any weights are loaded or trained

@@ -174,6 +174,34 @@ def report_cmd(paths: tuple[str, ...], matrices: bool) -> None:
     click.echo(aggregate_table(results))
 
 
+# --------------------------------------------------------------------------- check / new
+@main.command("check")
+@click.argument("selected", nargs=-1, metavar="[PLUGIN|KIND:NAME...]")
+@plugin_option
+@click.option("--workdir", type=click.Path(file_okay=False), default=None, help="Keep run outputs here (default: a temporary folder).")
+@click.option("--quiet", "-q", is_flag=True, help="Show only failed and skipped checks.")
+@handles_errors
+def check_cmd(selected: tuple[str, ...], plugins: tuple[str, ...], workdir: str | None, quiet: bool) -> None:
+    """Run the conformance suite on plugins (every plugin if none given); exit 1 on any failure."""
+    from climb_harness.testing.conformance import check_command
+
+    sys.exit(check_command(selected, plugins, workdir=workdir, verbose=not quiet, echo=click.echo))
+
+
+@main.command("new")
+@click.argument("kind", type=click.Choice(["task", "encoder", "algorithm"]))
+@click.argument("name")
+@click.option("--dest", default=".", type=click.Path(file_okay=False), help="Folder to write climb-NAME/ into.")
+@handles_errors
+def new_cmd(kind: str, name: str, dest: str) -> None:
+    """Write a ready-to-install plugin distribution climb-NAME/ (manifest, component, tests, CI workflow)."""
+    from pathlib import Path
+
+    from climb_harness.scaffold import new_plugin, next_steps
+
+    click.echo(next_steps(new_plugin(kind, name, Path(dest)), name))
+
+
 def raise_usage(message: str) -> None:
     from climb_harness.errors import UsageError
 

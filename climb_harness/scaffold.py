@@ -43,32 +43,45 @@ def names(kind: str, name: str) -> dict[str, str]:
     if not cls.isidentifier():  # e.g. a name starting with a digit
         cls = "Climb" + cls
     return {
-        "NAME": name, "KIND": kind, "DIST": f"climb-{name}", "PACKAGE": package, "CLASS": cls,
-        "API_VERSION": API_VERSION, "HARNESS_VERSION": __version__,
+        "NAME": name,
+        "KIND": kind,
+        "DIST": f"climb-{name}",
+        "PACKAGE": package,
+        "CLASS": cls,
+        "API_VERSION": API_VERSION,
+        "HARNESS_VERSION": __version__,
     }
 
 
 def _check_arguments(kind: str, name: str, dest: Path) -> Path:
     if kind not in KINDS:
-        raise UsageError(f"Unknown kind {kind!r}: climb new makes a {', '.join(KINDS[:-1])} or {KINDS[-1]} plugin.")
+        raise UsageError(
+            f"Unknown kind {kind!r}: climb new makes a {', '.join(KINDS[:-1])} or {KINDS[-1]} plugin."
+        )
     if not NAME_PATTERN.match(name):
         raise UsageError(
             f"{name!r} is not a valid component name: use lower-case letters, digits, '-', '_' and '.', starting with "
             f"a letter or digit (pattern {NAME_PATTERN.pattern}, as in the manifest schemas), e.g. 'my-{kind}'."
         )
-    if name.startswith("climb-") or name.startswith("climb_"):
-        raise UsageError(f"Give the component name without the 'climb-' prefix (e.g. {name[6:]!r}); "
-                         f"the distribution is named climb-<name>.")
+    if name.startswith(("climb-", "climb_")):
+        raise UsageError(
+            f"Give the component name without the 'climb-' prefix (e.g. {name[6:]!r}); "
+            f"the distribution is named climb-<name>."
+        )
     package = names(kind, name)["PACKAGE"]
     spec = importlib.util.find_spec(package)
     if spec is not None:
         where = spec.origin or ", ".join(spec.submodule_search_locations or [])
-        raise UsageError(f"A module named {package} is already importable (from {where}), so a plugin named {name!r} "
-                         f"would shadow it or be shadowed. Choose another name.")
+        raise UsageError(
+            f"A module named {package} is already importable (from {where}), so a plugin named {name!r} "
+            f"would shadow it or be shadowed. Choose another name."
+        )
     root = dest / f"climb-{name}"
     if root.exists():
-        raise UsageError(f"{root} already exists; climb new never overwrites. Choose another name or destination, "
-                         f"or remove that folder first.")
+        raise UsageError(
+            f"{root} already exists; climb new never overwrites. Choose another name or destination, "
+            f"or remove that folder first."
+        )
     if not dest.is_dir():
         raise UsageError(f"Destination {dest} is not an existing folder; create it or pass another --dest.")
     return root
@@ -154,18 +167,29 @@ def write_task_sample(folder: Path, per_split: tuple[int, int, int] = (36, 12, 1
         lines = []
         for i in range(count):
             colour = list(colours)[i % 3]
-            lines.append(json.dumps({"id": f"{split}-{i}", "text": questions[(i // 3) % 3],
-                                     "image": f"images/{colour}-{(i // 9) % 2}.png", "label": colour}))
+            lines.append(
+                json.dumps(
+                    {
+                        "id": f"{split}-{i}",
+                        "text": questions[(i // 3) % 3],
+                        "image": f"images/{colour}-{(i // 9) % 2}.png",
+                        "label": colour,
+                    }
+                )
+            )
         (folder / f"{split}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def next_steps(root: Path, name: str) -> str:
     """What ``climb new`` prints after writing the folder."""
-    return (
-        f"Created {root}\n"
-        f"Next:\n"
-        f"  pip install -e {root}        # registers the plugin (climb list shows {name})\n"
-        f"  climb check {name}            # the conformance checks\n"
-        f"  pytest {root}                # its tests\n"
-        f"Edit {root.name}/README.md, the manifest in plugin.py and the component module to make it yours."
+    steps = [
+        (f"pip install -e {root}", f"registers the plugin: climb list shows {name}"),
+        (f"climb check {name}", "the conformance checks"),
+        (f"pytest {root}", "its tests (the same checks plus its own)"),
+    ]
+    width = max(len(command) for command, _ in steps)
+    lines = [f"Created {root}", "Next:"] + [f"  {command.ljust(width)}  # {why}" for command, why in steps]
+    lines.append(
+        f"Then make it yours: the manifest in plugin.py, the component module, README.md ({root.name}/)."
     )
+    return "\n".join(lines)

@@ -9,7 +9,7 @@ TORCH_SPEC=${CLIMB_TORCH_SPEC:-torch==2.13.0}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 pip_install() { .venv/bin/python -m pip install --quiet --disable-pip-version-check "$@" 2> >(grep -v "is ignored: it is neither" >&2); }
 .venv/bin/python -c "import torch" 2>/dev/null || pip_install "$TORCH_SPEC"
-pip_install "setuptools>=68" "hatchling>=1.20" wheel
+pip_install "setuptools>=68" "hatchling>=1.20" editables wheel
 plugins=()
 for p in plugins/*/; do plugins+=(-e "$p"); done
 pip_install --no-build-isolation -e ".[test]" "${plugins[@]}"

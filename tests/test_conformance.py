@@ -64,7 +64,7 @@ def test_installed_plugins_load():
 
 
 # --------------------------------------------------------------------------- broken components
-HEADER = '''
+HEADER = """
 from climb_harness.api import API_VERSION, Algorithm, Example, Task, algorithm, hookimpl, task
 
 OPTIONS = {"type": "object", "additionalProperties": False, "properties": {}}
@@ -84,7 +84,7 @@ def task_manifest(name, head=None, images=1, modality="vision-language"):
 def image():
     import numpy as np
     return np.zeros((8, 8, 3), dtype=np.uint8)
-'''
+"""
 
 
 def write_plugin(tmp_path: Path, stem: str, body: str) -> Registry:
@@ -100,7 +100,10 @@ def by_name(results: list[CheckResult]) -> dict[str, CheckResult]:
 
 
 def test_algorithm_with_unserialisable_state_fails(tmp_path):
-    registry = write_plugin(tmp_path, "zbad_state", '''
+    registry = write_plugin(
+        tmp_path,
+        "zbad_state",
+        """
         class SetState(Algorithm):
             def state_dict(self):
                 return {"seen": {1, 2, 3}}
@@ -113,7 +116,8 @@ def test_algorithm_with_unserialisable_state_fails(tmp_path):
         @hookimpl
         def climb_algorithms():
             return [algo("zbad-set-state", SetState), algo("zbad-nested", NestedTensors)]
-    ''')
+    """,
+    )
     results = by_name(check_algorithm(registry, "zbad-set-state", tmp_path / "work"))
     state = results["state_dict checkpointable"]
     assert state.status == "failed"
@@ -128,7 +132,10 @@ def test_algorithm_with_unserialisable_state_fails(tmp_path):
 
 
 def test_task_with_out_of_range_targets_fails(tmp_path):
-    registry = write_plugin(tmp_path, "zbad_targets", '''
+    registry = write_plugin(
+        tmp_path,
+        "zbad_targets",
+        """
         class OutOfRange(Task):
             def examples(self, split):
                 return [Example("what colour", (image(),), target=i % 5, id=f"{split}-{i}") for i in range(8)]
@@ -136,7 +143,8 @@ def test_task_with_out_of_range_targets_fails(tmp_path):
         @hookimpl
         def climb_tasks():
             return [task(task_manifest("zbad-targets"), OutOfRange)]
-    ''')
+    """,
+    )
     results = by_name(check_task(registry, "zbad-targets"))
     train = results["examples('train') load"]
     assert train.status == "failed"
@@ -148,27 +156,79 @@ def test_task_with_out_of_range_targets_fails(tmp_path):
 @pytest.mark.parametrize(
     ("head", "images", "modality", "example", "expected"),
     [
-        ({"type": "classification", "num_labels": 3}, 1, "vision-language", 'Example("q", (image(), image()), target=0)',
-         "has 2 image(s), the manifest says images_per_example=1"),
-        ({"type": "classification", "num_labels": 3}, 1, "vision-language", 'Example(None, (image(),), target=0)',
-         "has no text"),
-        ({"type": "classification", "num_labels": 3}, 1, "vision-language", 'Example("q", (image(),), target="red")',
-         "has target 'red', not a class index"),
-        ({"type": "multiple-choice", "num_choices": 4}, 0, "language", 'Example("q", (), choices=("a", "b"), target=1)',
-         "has 2 choice(s), the manifest says num_choices=4"),
-        ({"type": "soft-score", "num_labels": 5}, 1, "vision-language", 'Example("q", (image(),), target={2: 1.5})',
-         "has score 1.5 for label 2, not a number in [0, 1]"),
-        ({"type": "soft-score", "num_labels": 5}, 1, "vision-language", 'Example("q", (image(),), target={7: 0.3})',
-         "has soft-score label 7, not an int in 0..4"),
-        ({"type": "multi-label", "num_labels": 5}, 1, "vision-language", 'Example("q", (image(),), target=[1, 9])',
-         "has labels [1, 9], not all ints in 0..4"),
-        ({"type": "multi-label", "num_labels": 5}, 1, "vision-language", 'Example("q", (image(),), target=3)',
-         "not a list of label indices"),
+        (
+            {"type": "classification", "num_labels": 3},
+            1,
+            "vision-language",
+            'Example("q", (image(), image()), target=0)',
+            "has 2 image(s), the manifest says images_per_example=1",
+        ),
+        (
+            {"type": "classification", "num_labels": 3},
+            1,
+            "vision-language",
+            "Example(None, (image(),), target=0)",
+            "has no text",
+        ),
+        (
+            {"type": "classification", "num_labels": 3},
+            1,
+            "vision-language",
+            'Example("q", (image(),), target="red")',
+            "has target 'red', not a class index",
+        ),
+        (
+            {"type": "multiple-choice", "num_choices": 4},
+            0,
+            "language",
+            'Example("q", (), choices=("a", "b"), target=1)',
+            "has 2 choice(s), the manifest says num_choices=4",
+        ),
+        (
+            {"type": "soft-score", "num_labels": 5},
+            1,
+            "vision-language",
+            'Example("q", (image(),), target={2: 1.5})',
+            "has score 1.5 for label 2, not a number in [0, 1]",
+        ),
+        (
+            {"type": "soft-score", "num_labels": 5},
+            1,
+            "vision-language",
+            'Example("q", (image(),), target={7: 0.3})',
+            "has soft-score label 7, not an int in 0..4",
+        ),
+        (
+            {"type": "multi-label", "num_labels": 5},
+            1,
+            "vision-language",
+            'Example("q", (image(),), target=[1, 9])',
+            "has labels [1, 9], not all ints in 0..4",
+        ),
+        (
+            {"type": "multi-label", "num_labels": 5},
+            1,
+            "vision-language",
+            'Example("q", (image(),), target=3)',
+            "not a list of label indices",
+        ),
     ],
-    ids=["images", "text", "target-type", "choices", "soft-score", "soft-label", "multi-label", "multi-label-type"],
+    ids=[
+        "images",
+        "text",
+        "target-type",
+        "choices",
+        "soft-score",
+        "soft-label",
+        "multi-label",
+        "multi-label-type",
+    ],
 )
 def test_task_examples_that_contradict_the_manifest_fail(tmp_path, head, images, modality, example, expected):
-    registry = write_plugin(tmp_path, "zbad_examples", f'''
+    registry = write_plugin(
+        tmp_path,
+        "zbad_examples",
+        f"""
         class Bad(Task):
             def examples(self, split):
                 return [{example}]
@@ -176,13 +236,17 @@ def test_task_examples_that_contradict_the_manifest_fail(tmp_path, head, images,
         @hookimpl
         def climb_tasks():
             return [task(task_manifest("zbad-examples", {head!r}, {images}, {modality!r}), Bad)]
-    ''')
+    """,
+    )
     result = by_name(check_task(registry, "zbad-examples"))["examples('train') load"]
     assert result.status == "failed" and expected in result.message, result.message
 
 
 def test_task_valid_examples_of_every_head_pass(tmp_path):
-    registry = write_plugin(tmp_path, "zgood_heads", '''
+    registry = write_plugin(
+        tmp_path,
+        "zgood_heads",
+        """
         class Soft(Task):
             def examples(self, split):
                 return [Example("q", (image(),), target={0: 0.3, 4: 1.0}), Example("q", (image(),), target={})]
@@ -205,14 +269,18 @@ def test_task_valid_examples_of_every_head_pass(tmp_path):
                     task(task_manifest("zmulti", {"type": "multi-label", "num_labels": 5}), Multi),
                     task(task_manifest("zchoice", {"type": "multiple-choice", "num_choices": 2}, 0, "language"), Choice),
                     task(task_manifest("zvision", None, 1, "vision"), Vision)]
-    ''')
+    """,
+    )
     for name in ("zsoft", "zmulti", "zchoice", "zvision"):
         results = check_task(registry, name)
         assert all(r.status == "passed" for r in results), format_results(results)
 
 
 def test_missing_data_is_skipped_not_failed(tmp_path):
-    registry = write_plugin(tmp_path, "zno_data", '''
+    registry = write_plugin(
+        tmp_path,
+        "zno_data",
+        """
         class NoData(Task):
             def examples(self, split):
                 raise FileNotFoundError(f"/data/zno/{split}.jsonl is missing; download it from example.org")
@@ -220,16 +288,23 @@ def test_missing_data_is_skipped_not_failed(tmp_path):
         @hookimpl
         def climb_tasks():
             return [task(task_manifest("zno-data"), NoData)]
-    ''')
+    """,
+    )
     results = by_name(check_task(registry, "zno-data"))
     train = results["examples('train') load"]
     assert train.status == "skipped" and train.passed
-    assert train.message == "skipped: data not available: /data/zno/train.jsonl is missing; download it from example.org"
+    assert (
+        train.message
+        == "skipped: data not available: /data/zno/train.jsonl is missing; download it from example.org"
+    )
     assert check_command(["zno_data"], [str(tmp_path / "zno_data.py")], echo=lambda _: None) == 0
 
 
 def test_broken_encoders_fail(tmp_path):
-    registry = write_plugin(tmp_path, "zbad_encoders", '''
+    registry = write_plugin(
+        tmp_path,
+        "zbad_encoders",
+        """
         from climb_harness.testing.components import TinyEncoder
 
 
@@ -252,23 +327,36 @@ def test_broken_encoders_fail(tmp_path):
         @hookimpl
         def climb_encoders():
             return [enc("zdetached", Detached), enc("zoneview", OneView), enc("ztiny", TinyEncoder)]
-    ''')
+    """,
+    )
     detached = by_name(check_encoder(registry, "zdetached"))
     assert detached["encodes vision-language, 1 image"].status == "failed"
-    assert "no gradient reaches the encoder's parameters" in detached["encodes vision-language, 1 image"].message
+    assert (
+        "no gradient reaches the encoder's parameters" in detached["encodes vision-language, 1 image"].message
+    )
     one_view = by_name(check_encoder(registry, "zoneview"))
     assert one_view["encodes vision-language, 1 image"].status == "passed"
     failure = one_view["encodes vision-language, 2 images"]
-    assert failure.status == "failed" and "forward() returned (3, 1, 32); expected (examples, views, hidden_size) = (3, 2, 32)" in failure.message
+    assert (
+        failure.status == "failed"
+        and "forward() returned (3, 1, 32); expected (examples, views, hidden_size) = (3, 2, 32)"
+        in failure.message
+    )
     good = check_encoder(registry, "ztiny")
     assert [r.name for r in good if r.name.startswith("encodes")] == [
-        "encodes vision-language, 1 image", "encodes vision-language, 2 images", "encodes vision-language, multiple choice"]
+        "encodes vision-language, 1 image",
+        "encodes vision-language, 2 images",
+        "encodes vision-language, multiple choice",
+    ]
     assert all(r.status == "passed" for r in good), format_results(good)
 
 
 def test_resume_that_loses_state_fails(tmp_path):
     """A counter carried across tasks but missing from state_dict() changes the resumed run."""
-    registry = write_plugin(tmp_path, "zforgetful", '''
+    registry = write_plugin(
+        tmp_path,
+        "zforgetful",
+        """
         class Forgetful(Algorithm):
             def __init__(self, options=None):
                 super().__init__(options)
@@ -283,15 +371,20 @@ def test_resume_that_loses_state_fails(tmp_path):
         @hookimpl
         def climb_algorithms():
             return [algo("zforgetful", Forgetful)]
-    ''')
+    """,
+    )
     results = by_name(check_algorithm(registry, "zforgetful", tmp_path / "work"))
     assert results["two-task run completes"].status == "passed"
     resume = results["resume reproduces the run"]
-    assert resume.status == "failed" and "differ after resuming" in resume.message or "accuracy matrix is" in resume.message
+    assert resume.status == "failed", resume
+    assert "differ after resuming" in resume.message or "accuracy matrix is" in resume.message
 
 
 def test_algorithm_needing_a_transformer_is_skipped_without_vilt(tmp_path):
-    registry = write_plugin(tmp_path, "zneeds_hf", '''
+    registry = write_plugin(
+        tmp_path,
+        "zneeds_hf",
+        """
         class NeedsHF(Algorithm):
             def setup(self, ctx):
                 if getattr(ctx.model.encoder, "transformer", None) is None:
@@ -300,7 +393,8 @@ def test_algorithm_needing_a_transformer_is_skipped_without_vilt(tmp_path):
         @hookimpl
         def climb_algorithms():
             return [algo("zneeds-hf", NeedsHF)]
-    ''')
+    """,
+    )
     results = by_name(check_algorithm(registry, "zneeds-hf", tmp_path / "work"))
     run = results["two-task run completes"]
     assert run.status == "skipped" and "no 'vilt' encoder is installed" in run.message
@@ -310,11 +404,15 @@ def test_algorithm_needing_a_transformer_is_skipped_without_vilt(tmp_path):
 def test_given_encoder_factory_is_used(tmp_path):
     from climb_harness.testing.components import TinyEncoder
 
-    registry = write_plugin(tmp_path, "zplain", '''
+    registry = write_plugin(
+        tmp_path,
+        "zplain",
+        """
         @hookimpl
         def climb_algorithms():
             return [algo("zplain", Algorithm)]
-    ''')
+    """,
+    )
     built = []
 
     def factory():
@@ -328,20 +426,30 @@ def test_given_encoder_factory_is_used(tmp_path):
 
 
 def test_invalid_manifest_and_unimportable_factory_fail(tmp_path):
-    registry = write_plugin(tmp_path, "zbad_manifest", '''
+    registry = write_plugin(
+        tmp_path,
+        "zbad_manifest",
+        """
         @hookimpl
         def climb_algorithms():
             return [algo("zno-family", Algorithm, family="magic"), algo("zmissing", "zbad_nowhere.module:Thing"),
                     algo("zbad-default", Algorithm, options={"type": "object", "additionalProperties": False,
                          "properties": {"k": {"type": "integer", "default": "three"}}})]
-    ''')
+    """,
+    )
     invalid = by_name(check_algorithm(registry, "zno-family", tmp_path))
     assert invalid["manifest valid"].status == "failed" and "$.family" in invalid["manifest valid"].message
     assert invalid["builds with default options"].status == "skipped"
     missing = by_name(check_algorithm(registry, "zmissing", tmp_path))
-    assert missing["factory importable"].status == "failed" and "zbad_nowhere.module:Thing" in missing["factory importable"].message
+    assert (
+        missing["factory importable"].status == "failed"
+        and "zbad_nowhere.module:Thing" in missing["factory importable"].message
+    )
     default = by_name(check_algorithm(registry, "zbad-default", tmp_path))
-    assert default["options defaults validate"].status == "failed" and "'three' is not of type 'integer'" in default["options defaults validate"].message
+    assert (
+        default["options defaults validate"].status == "failed"
+        and "'three' is not of type 'integer'" in default["options defaults validate"].message
+    )
 
 
 def test_check_plugin_reports_import_errors_and_unknown_names(tmp_path):
@@ -357,19 +465,28 @@ def test_check_plugin_reports_import_errors_and_unknown_names(tmp_path):
 
 def test_check_command_exit_codes_and_output(tmp_path):
     good = tmp_path / "zgood.py"
-    good.write_text(HEADER + textwrap.dedent('''
+    good.write_text(
+        HEADER
+        + textwrap.dedent("""
         @hookimpl
         def climb_algorithms():
             return [algo("zgood-finetune", Algorithm)]
-    '''), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     lines: list[str] = []
     assert check_command([], [str(good)], workdir=tmp_path / "w", echo=lines.append) == 0
     output = "\n".join(lines)
-    assert "PASS  plugin:zgood  plugin loads" in output and "PASS  algorithm:zgood-finetune  resume reproduces the run" in output
+    assert (
+        "PASS  plugin:zgood  plugin loads" in output
+        and "PASS  algorithm:zgood-finetune  resume reproduces the run" in output
+    )
     assert output.endswith("10 check(s) of 2 component(s): 10 passed, 0 failed, 0 skipped")
 
     bad = tmp_path / "zbad.py"
-    bad.write_text(HEADER + textwrap.dedent('''
+    bad.write_text(
+        HEADER
+        + textwrap.dedent("""
         class Bad(Algorithm):
             def state_dict(self):
                 return {"x": object()}
@@ -377,16 +494,25 @@ def test_check_command_exit_codes_and_output(tmp_path):
         @hookimpl
         def climb_algorithms():
             return [algo("zbad-finetune", Bad)]
-    '''), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     lines.clear()
-    assert check_command(["zbad", "algorithm:zgood-finetune"], [str(good), str(bad)], verbose=False, echo=lines.append) == 1
+    assert (
+        check_command(
+            ["zbad", "algorithm:zgood-finetune"], [str(good), str(bad)], verbose=False, echo=lines.append
+        )
+        == 1
+    )
     assert all(line.startswith(("FAIL", "SKIP")) for line in lines[:-1]), lines
     assert "FAIL  algorithm:zbad-finetune  state_dict checkpointable" in "\n".join(lines)
 
 
 def test_results_are_plain_data():
     result = CheckResult("task:x", "manifest valid", "skipped", "skipped: no data")
-    assert result.passed and result.skipped and str(result) == "SKIP  task:x  manifest valid: skipped: no data"
+    assert (
+        result.passed and result.skipped and str(result) == "SKIP  task:x  manifest valid: skipped: no data"
+    )
     assert json.loads(json.dumps(conformance.dataclasses.asdict(result)))["status"] == "skipped"
 
 
@@ -396,7 +522,9 @@ def test_pytest_plugin_fixtures(pytester, tmp_path):
     import importlib.metadata
 
     plugin = tmp_path / "zfixture_plugin.py"
-    plugin.write_text(HEADER + textwrap.dedent('''
+    plugin.write_text(
+        HEADER
+        + textwrap.dedent("""
         class Bad(Algorithm):
             def state_dict(self):
                 return {"x": object()}
@@ -404,8 +532,11 @@ def test_pytest_plugin_fixtures(pytester, tmp_path):
         @hookimpl
         def climb_algorithms():
             return [algo("zfixture-good", Algorithm), algo("zfixture-bad", Bad)]
-    '''), encoding="utf-8")
-    pytester.makepyfile(test_author=textwrap.dedent(f'''
+    """),
+        encoding="utf-8",
+    )
+    pytester.makepyfile(
+        test_author=textwrap.dedent(f"""
         from climb_harness.registry import Registry
 
         REGISTRY = Registry([{str(plugin)!r}], entry_points=False)
@@ -423,9 +554,13 @@ def test_pytest_plugin_fixtures(pytester, tmp_path):
 
         def test_bad(climb_check):
             climb_check("algorithm:zfixture-bad", REGISTRY)
-    '''))
-    registered = any(ep.group == "pytest11" and ep.value == "climb_harness.testing.pytest_plugin"
-                     for dist in importlib.metadata.distributions() for ep in dist.entry_points)
+    """)
+    )
+    registered = any(
+        ep.group == "pytest11" and ep.value == "climb_harness.testing.pytest_plugin"
+        for dist in importlib.metadata.distributions()
+        for ep in dist.entry_points
+    )
     load = [] if registered else ["-p", "climb_harness.testing.pytest_plugin"]
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", *load, "-o", "addopts=")
     result.assert_outcomes(passed=3, failed=1)

@@ -15,7 +15,7 @@ by the fixtures that need them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +32,17 @@ def climb_registry() -> Any:
 
 @pytest.fixture
 def climb_check(climb_registry: Any, tmp_path_factory: pytest.TempPathFactory) -> Callable[..., list[Any]]:
-    """``climb_check(plugin_or_component, registry=None)``: run the conformance kit on a plugin
-    (entry-point or distribution name) or one component (``"algorithm:my-method"``) and fail
-    the test with every failed check listed. Returns the results (skipped checks included)."""
+    """``climb_check(plugin_or_component, registry=None, options=None)``: run the conformance kit on
+    a plugin (entry-point or distribution name) or one component (``"algorithm:my-method"``, built
+    with ``options`` if given) and fail the test with every failed check listed. Returns the
+    results (skipped checks included)."""
     from climb_harness.testing.conformance import assert_conforms
 
-    def run(selector: str, registry: Any = None) -> list[Any]:
+    def run(selector: str, registry: Any = None, options: Mapping[str, Any] | None = None) -> list[Any]:
         workdir: Path = tmp_path_factory.mktemp("climb-check")
-        return assert_conforms(selector, workdir, registry if registry is not None else climb_registry)
+        return assert_conforms(
+            selector, workdir, registry if registry is not None else climb_registry, options=options
+        )
 
     return run
 

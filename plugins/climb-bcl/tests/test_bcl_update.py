@@ -153,3 +153,22 @@ def test_memories_hold_past_tasks_only_and_are_disjoint(make_spec, tiny_tasks, m
     assert algorithm.memory.tasks == ["colours", "yesno"]
     assert algorithm.memory.size("replay") + algorithm.memory.size("eval") == 2 * 10
     assert [len(algorithm.memory.evaluation[t]) for t in algorithm.memory.tasks] == [3, 3]
+
+
+def test_slow_teacher_is_the_model_before_the_inner_loop(make_ctx, tiny_tasks, make_bcl):
+    ctx = make_ctx(tiny_tasks(2))
+    algorithm = make_bcl(teacher="slow", memory_strength=50.0, n_memories=20)
+    ctx.task_index = 0
+    algorithm.on_task_end(ctx)
+    assert algorithm.memory.teacher == {}  # nothing recorded: the teacher is computed at each update
+    ctx.task_index = 1
+    batch = ctx.batch("yesno", list(range(16)))
+    replay = algorithm._load(ctx, algorithm.memory.sample("replay", 8, torch.Generator().manual_seed(0)))
+    teachers = algorithm._teachers(ctx, replay)
+    for (name, data, _), teacher in zip(replay, teachers):
+        assert torch.allclose(teacher, ctx.model(name, data))
+    # at phi = theta the distillation term vanishes: the inner loss is the two cross-entropies
+    with torch.no_grad():
+        with_kd = algorithm.inner_loss(ctx, "yesno", batch, replay, teachers)
+        without = ctx.model.loss("yesno", batch) + algorithm.mixture_loss(ctx, replay)
+    assert with_kd.item() == pytest.approx(without.item(), abs=1e-6)

@@ -67,12 +67,6 @@ class ViltEncoderBase(Encoder):
         self.adapter_interface = dict(VILT_ADAPTER_INTERFACE)
         self.images = ImagePreparer(int(self.options["image_size"]), int(config.patch_size))
 
-    # The Encoder base declares ``transformer = None`` at class level, which would shadow the
-    # submodule nn.Module keeps in ``_modules``; this property reads the registered module.
-    @property
-    def transformer(self) -> nn.Module:  # type: ignore[override]
-        return self._modules["transformer"]
-
     # ------------------------------------------------------------------ text (subclasses)
     def _init_text(self) -> int:
         """Load the text side; return the vocabulary size ViLT's word embeddings must cover."""
