@@ -34,10 +34,10 @@ METHODS: dict[str, tuple[str, dict]] = {
     "adapters": ("adapters", {}),
     "adapters-pfeiffer": ("adapters", {"config": "pfeiffer"}),
     "adapters-lora": ("adapters", {"config": "lora"}),
-    "bcl": ("bcl", {}),
     "stable-sgd": ("stable-sgd", {}),
     "ogd": ("ogd", {}),
     "mc-sgd": ("mc-sgd", {}),
+    "bcl": ("bcl", {}),
 }
 
 
