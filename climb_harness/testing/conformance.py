@@ -515,13 +515,11 @@ def _encode_probe(encoder: Any, info: Any, examples: list[Any]) -> str:
 
 # --------------------------------------------------------------------------- algorithms
 def tiny_tasks(size: int = 24) -> list[Any]:
-    """Two small learnable tasks (4-way colour, yes/no) for algorithm runs."""
-    from climb_harness.testing.components import synthetic_task
+    """Two small learnable tasks (4-way colour, yes/no) for algorithm runs: the first two of
+    :func:`climb_harness.testing.runs.tiny_tasks`, named for the conformance kit."""
+    from climb_harness.testing import runs
 
-    return [
-        synthetic_task("conformance-colour", "colour", size=size, seed=1),
-        synthetic_task("conformance-yesno", "yesno", size=size, seed=2),
-    ]
+    return runs.tiny_tasks(2, size, names=("conformance-colour", "conformance-yesno"))
 
 
 def _needs_transformer(text: str) -> bool:
@@ -759,12 +757,10 @@ def _truncate_copy(source: Path, dest: Path, keep: int) -> None:
 def _compare_final_weights(full_dir: Path, resumed_dir: Path, full: Mapping[str, Any]) -> str:
     import torch
 
-    from climb_harness.checkpoints import checkpoint_path, load_checkpoint
+    from climb_harness.testing.runs import final_checkpoint
 
-    index = len(full["tasks"]) - 1
-    path_a, path_b = (checkpoint_path(d, index, full["tasks"][index]) for d in (full_dir, resumed_dir))
-    weights_a, _, state_a = load_checkpoint(path_a)
-    weights_b, _, state_b = load_checkpoint(path_b)
+    weights_a, state_a = final_checkpoint(full_dir, full)
+    weights_b, state_b = final_checkpoint(resumed_dir, full)
     if weights_a.keys() != weights_b.keys():
         _fail(f"the resumed model has other weights: {sorted(set(weights_a) ^ set(weights_b))[:3]}")
     differ = [k for k in weights_a if not torch.equal(weights_a[k], weights_b[k])]

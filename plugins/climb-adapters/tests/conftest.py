@@ -6,37 +6,19 @@ import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may be downloaded in tests
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from climb_harness.runner import Runner, RunSpec, TrainingOptions
-from climb_harness.testing.components import TinyEncoder, synthetic_task
+from climb_harness.runner import Runner
+from climb_harness.testing import runs
+from climb_harness.testing.conformance import single_thread
 
 #: A ViLT small enough for CPU tests (the adapters get hidden 32 / 16 = 2 units).
 TINY_VILT = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64,
              "image_size": 32, "patch_size": 16}
-TASKS = [("colours", "colour", 1), ("yesno", "yesno", 2), ("colours-b", "colour", 3)]
-
-
-class Interrupted(Exception):
-    """Raised by :class:`StopAfter` to simulate a run killed after a task's checkpoint."""
-
-
-class StopAfter:
-    """Lifecycle-hook relay that stops the run once task ``index`` is checkpointed."""
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-
-    def climb_task_end(self, run: Any, task_index: int, task: str, scores: Any) -> None:
-        if task_index == self.index:
-            raise Interrupted(task)
-
-    def __getattr__(self, name: str) -> Callable[..., None]:
-        return lambda **kwargs: None
 
 
 def vilt_encoder() -> Any:
@@ -48,26 +30,10 @@ def vilt_encoder() -> Any:
 def run_algorithm(algorithm: Any, out: Path, *, n_tasks: int = 3, size: int = 32, epochs: int = 2,
                   encoder: str = "vilt", stop_after: int | None = None, resume: bool = False,
                   seed: int = 0) -> tuple[dict[str, Any] | None, Runner]:
-    """Run ``algorithm`` on ``n_tasks`` synthetic tasks; ``(results or None if stopped, runner)``."""
-    tasks = [synthetic_task(name, question, size=size, seed=s) for name, question, s in TASKS[:n_tasks]]
-    names = [t.name for t in tasks]
-    spec = RunSpec(
-        tasks=tasks,
-        encoder_factory=vilt_encoder if encoder == "vilt" else (lambda: TinyEncoder({})),
-        algorithm=algorithm,
-        seed=seed,
-        training=TrainingOptions(epochs=epochs, lr=3e-3, progress=False, device="cpu"),
-        output_dir=out,
-        config={"algorithm": "adapters", "options": algorithm.options, "tasks": names},
-        references={"random": {t.name: t.manifest["random_baseline"] for t in tasks}, "direct": {n: None for n in names}},
-        plugins=[],
-        hooks=StopAfter(stop_after) if stop_after is not None else None,
-    )
-    runner = Runner(spec)
-    try:
-        return runner.run(resume=resume), runner
-    except Interrupted:
-        return None, runner
+    """Run ``algorithm`` on the kit's first ``n_tasks`` tiny tasks; ``(results or None if stopped, runner)``."""
+    spec = runs.run_spec(algorithm, out, tasks=runs.tiny_tasks(n_tasks, size), epochs=epochs, batch_size=None,
+                         encoder_factory=vilt_encoder if encoder == "vilt" else None, seed=seed, stop_after=stop_after)
+    return runs.run_with_runner(spec, resume=resume)
 
 
 @pytest.fixture
@@ -77,12 +43,8 @@ def run() -> Callable[..., tuple[dict[str, Any] | None, Runner]]:
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
+def _one_thread() -> Iterator[None]:
     """Tiny models run an order of magnitude faster on one intra-op thread than on two when the
     machine is busy (threads spin-wait on each other); restored after each test."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with single_thread():
+        yield

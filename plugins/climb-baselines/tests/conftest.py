@@ -6,63 +6,25 @@ import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may be downloaded in tests
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from climb_harness.runner import Runner, RunSpec, TrainingOptions
-from climb_harness.testing.components import TinyEncoder, synthetic_task
-
-TASKS = [("colours", "colour", 1), ("yesno", "yesno", 2), ("colours-b", "colour", 3)]
-
-
-class Interrupted(Exception):
-    """Raised by :class:`StopAfter` to simulate a run killed after a task's checkpoint."""
-
-
-class StopAfter:
-    """Lifecycle-hook relay that stops the run once task ``index`` is checkpointed."""
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-
-    def climb_task_end(self, run: Any, task_index: int, task: str, scores: Any) -> None:
-        if task_index == self.index:
-            raise Interrupted(task)
-
-    def __getattr__(self, name: str) -> Callable[..., None]:
-        return lambda **kwargs: None
-
-
-def make_tasks(n: int = 3, size: int = 48) -> list[Any]:
-    return [synthetic_task(name, question, size=size, seed=seed) for name, question, seed in TASKS[:n]]
+from climb_harness.runner import Runner
+from climb_harness.testing import runs
+from climb_harness.testing.components import TinyEncoder
+from climb_harness.testing.conformance import single_thread
 
 
 def run_algorithm(algorithm: Any, out: Path, *, n_tasks: int = 3, size: int = 48, epochs: int = 2,
                   encoder_options: dict[str, Any] | None = None, stop_after: int | None = None,
                   resume: bool = False, seed: int = 0) -> tuple[dict[str, Any] | None, Runner]:
-    """Run ``algorithm`` on ``n_tasks`` synthetic tasks; ``(results or None if stopped, runner)``."""
-    tasks = make_tasks(n_tasks, size)
-    names = [t.name for t in tasks]
-    spec = RunSpec(
-        tasks=tasks,
-        encoder_factory=lambda: TinyEncoder(encoder_options or {}),
-        algorithm=algorithm,
-        seed=seed,
-        training=TrainingOptions(epochs=epochs, lr=3e-3, progress=False),
-        output_dir=out,
-        config={"algorithm": algorithm.name, "options": algorithm.options, "tasks": names},
-        references={"random": {t.name: t.manifest["random_baseline"] for t in tasks}, "direct": {n: None for n in names}},
-        plugins=[],
-        hooks=StopAfter(stop_after) if stop_after is not None else None,
-    )
-    runner = Runner(spec)
-    try:
-        return runner.run(resume=resume), runner
-    except Interrupted:
-        return None, runner
+    """Run ``algorithm`` on the kit's first ``n_tasks`` tiny tasks; ``(results or None if stopped, runner)``."""
+    spec = runs.run_spec(algorithm, out, tasks=runs.tiny_tasks(n_tasks, size), epochs=epochs, batch_size=None,
+                         encoder_factory=lambda: TinyEncoder(encoder_options or {}), seed=seed, stop_after=stop_after)
+    return runs.run_with_runner(spec, resume=resume)
 
 
 @pytest.fixture
@@ -82,12 +44,8 @@ def snapshot() -> Callable[[Any], dict[str, Any]]:
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
+def _one_thread() -> Iterator[None]:
     """Tiny models run an order of magnitude faster on one intra-op thread than on two when the
     machine is busy (threads spin-wait on each other); restored after each test."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with single_thread():
+        yield

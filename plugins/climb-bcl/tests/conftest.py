@@ -5,11 +5,12 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
+
+from climb_harness.testing import runs
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Tiny models: one thread avoids OpenMP spin-waiting on a busy 2-core machine (25x faster here).
@@ -35,71 +36,17 @@ def make_bcl() -> Callable[..., Any]:
 
 @pytest.fixture
 def tiny_tasks() -> Callable[..., list[Any]]:
-    """``tiny_tasks(n, size)``: up to three small learnable synthetic tasks."""
-    from climb_harness.testing.components import synthetic_task
-
-    def build(n: int = 3, size: int = 48) -> list[Any]:
-        tasks = [
-            synthetic_task("colours", "colour", size, 1),
-            synthetic_task("yesno", "yesno", size, 2),
-            synthetic_task("colours-b", "colour", size, 3),
-        ]
-        return tasks[:n]
-
-    return build
+    """``tiny_tasks(n, size=48)``: the testing kit's first ``n`` (up to three) small learnable tasks."""
+    return runs.tiny_tasks
 
 
 @pytest.fixture
 def make_spec() -> Callable[..., Any]:
-    """``make_spec(algorithm, tasks, out, epochs=1)``: a RunSpec over TinyEncoder on the CPU."""
-    from climb_harness.runner import RunSpec, TrainingOptions
-    from climb_harness.testing.components import TinyEncoder
-
-    def build(algorithm: Any, tasks: list[Any], out: Path, epochs: int = 1) -> Any:
-        return RunSpec(
-            tasks=tasks,
-            encoder_factory=lambda: TinyEncoder({}),
-            algorithm=algorithm,
-            seed=0,
-            training=TrainingOptions(epochs=epochs, lr=3e-3, batch_size=16, progress=False, device="cpu"),
-            output_dir=out,
-            config={"test": "climb-bcl"},
-            references={
-                "random": {t.name: t.manifest["random_baseline"] for t in tasks},
-                "direct": {t.name: None for t in tasks},
-            },
-            plugins=[],
-        )
-
-    return build
+    """``make_spec(algorithm, tasks, out, epochs=1)``: the kit's RunSpec over TinyEncoder on the CPU, batches of 16."""
+    return lambda algorithm, tasks, out, epochs=1: runs.run_spec(algorithm, out, tasks=tasks, epochs=epochs, batch_size=16)
 
 
 @pytest.fixture
 def make_ctx() -> Callable[..., Any]:
-    """``make_ctx(tasks)``: the runner's real Context over a fresh TinyEncoder model (no training loop)."""
-    from climb_harness.data import load_split
-    from climb_harness.heads import ContinualModel
-    from climb_harness.runner import Context, TrainingOptions, build_optimizer, seed_everything
-    from climb_harness.testing.components import TinyEncoder
-
-    def build(tasks: list[Any]) -> Any:
-        seed_everything(0)
-        encoder = TinyEncoder({})
-        infos = {t.name: t.info for t in tasks}
-        model = ContinualModel(encoder, infos)
-        train = {t.name: load_split(t, "train", encoder, True) for t in tasks}
-        training = TrainingOptions(epochs=1, lr=3e-3, batch_size=16, progress=False, device="cpu")
-        ctx = Context(
-            model,
-            torch.device("cpu"),
-            0,
-            [t.name for t in tasks],
-            infos,
-            train,
-            training,
-            {t.name: 16 for t in tasks},
-        )
-        ctx.optimizer = build_optimizer(model, 3e-3, training)
-        return ctx
-
-    return build
+    """``make_ctx(tasks)``: the runner's real Context over a fresh TinyEncoder model, with its AdamW (no training loop)."""
+    return lambda tasks: runs.make_context(tasks, batch_size=16, lr=3e-3)
