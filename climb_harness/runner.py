@@ -280,9 +280,11 @@ class Runner:
             if epoch:
                 batches = self._epoch_batches(task.name, epoch)
             total_loss, steps = torch.zeros((), device=self.device), 0  # summed on the device: no sync per step
-            bar = tqdm(batches, total=len(batches), desc=f"{algorithm.name} {task.name} epoch {epoch + 1}/{epochs}",
-                       leave=False, disable=not self.training.progress or None, file=sys.stderr)
-            for batch_task, indices in bar:
+            steps_iter = batches
+            if self.training.progress:  # no wrapper at all when progress bars are off
+                steps_iter = tqdm(batches, total=len(batches), desc=f"{algorithm.name} {task.name} epoch {epoch + 1}/{epochs}",
+                                  leave=False, disable=None, file=sys.stderr)
+            for batch_task, indices in steps_iter:
                 ctx.batch_indices = list(indices)
                 batch = ctx.batch(batch_task, indices)
                 loss = algorithm.training_loss(ctx, batch_task, batch)
