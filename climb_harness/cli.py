@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from climb_harness._version import __version__
-from climb_harness.errors import ClimbError
+from climb_harness.errors import ClimbError, UsageError
 
 KIND_CHOICES = {"tasks": "task", "encoders": "encoder", "algorithms": "algorithm"}
 
@@ -101,7 +101,7 @@ def validate_cmd(selected: tuple[str, ...], plugins: tuple[str, ...]) -> None:
     known = {p.name for p in registry.plugins} | {p.distribution for p in registry.plugins}
     unknown = [s for s in selected if s not in known]
     if unknown:
-        raise_usage(
+        raise UsageError(
             f"No plugin or distribution named {', '.join(map(repr, unknown))}. Installed plugins: "
             f"{', '.join(sorted(p.name + ' (' + p.distribution + ')' for p in registry.plugins)) or '(none)'}."
         )
@@ -165,7 +165,7 @@ def report_cmd(paths: tuple[str, ...], matrices: bool) -> None:
     for path in map(Path, paths):
         files += sorted(path.rglob(RESULTS_FILE)) if path.is_dir() else [path]
     if not files:
-        raise_usage(f"No {RESULTS_FILE} under {', '.join(paths)}. Point climb report at a run's output folder.")
+        raise UsageError(f"No {RESULTS_FILE} under {', '.join(paths)}. Point climb report at a run's output folder.")
     results = [read_results(f) for f in files]
     if matrices:
         for result in results:
@@ -200,12 +200,6 @@ def new_cmd(kind: str, name: str, dest: str) -> None:
     from climb_harness.scaffold import new_plugin, next_steps
 
     click.echo(next_steps(new_plugin(kind, name, Path(dest)), name))
-
-
-def raise_usage(message: str) -> None:
-    from climb_harness.errors import UsageError
-
-    raise UsageError(message)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from climb_harness.errors import ConfigError
-from climb_harness.schemas import json_path, load_schema, validator
+from climb_harness.schemas import json_path, validator
 
 DEFAULT_EXPERIMENT = "default.yaml"
 
@@ -153,7 +153,3 @@ def run_label(algorithm: Mapping[str, Any]) -> str:
 
 def _as_json(values: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(values))
-
-
-def schema_keys() -> list[str]:
-    return sorted(load_schema("experiment")["properties"])
