@@ -44,6 +44,7 @@ __all__ = [
     "Example",
     "HeadSpec",
     "ImageLike",
+    "OptimizerConfig",
     "Task",
     "TaskInfo",
     "TrainingContext",
@@ -257,6 +258,19 @@ class TrainingContext(Protocol):
 
 
 # --------------------------------------------------------------------------- algorithms
+@dataclasses.dataclass
+class OptimizerConfig:
+    """An algorithm's own optimizer for one task (see :meth:`Algorithm.configure_optimizer`).
+
+    ``schedule`` is how the harness drives its learning rate within the task: ``"linear-warmup"``
+    (CLiMB's warm-up over ``training.warmup_ratio`` of the steps, then linear decay to zero) or
+    ``"constant"`` (the learning rates the optimizer was built with, for every step).
+    """
+
+    optimizer: Any  # torch.optim.Optimizer
+    schedule: Literal["linear-warmup", "constant"] = "linear-warmup"
+
+
 class Algorithm:
     """Base class of continual-learning algorithms; every hook is optional.
 
@@ -266,6 +280,7 @@ class Algorithm:
         for each task:
             on_task_start(ctx)                      then the runner builds the optimizer over
                                                     the parameters with requires_grad=True
+                                                    (configure_optimizer(ctx, groups, lr), else AdamW)
             for each epoch:
                 for (task, indices) in training_batches(ctx, epoch) or the task's own batches:
                     loss = training_loss(ctx, task, batch)
@@ -274,7 +289,7 @@ class Algorithm:
                     optimizer.step()
                     after_optimizer_step(ctx, task, batch)    # e.g. a replay step
                 on_epoch_end(ctx, epoch)
-                before_evaluate(ctx, task) ; validation
+                before_evaluate(ctx, t) ; selection score for t in selection_tasks(ctx)
             (the best epoch's weights are restored)
             on_task_end(ctx)                        e.g. EWC's Fisher, filling a memory
             before_evaluate(ctx, task) for every task ; evaluation
@@ -299,8 +314,27 @@ class Algorithm:
     def on_task_start(self, ctx: TrainingContext) -> None:
         """Before training on ``ctx.current_task``; the optimizer is built right after."""
 
+    def configure_optimizer(self, ctx: TrainingContext, param_groups: list[dict[str, Any]], lr: float) -> OptimizerConfig | None:
+        """Override to train with another optimizer than the harness's (e.g. plain SGD).
+
+        ``param_groups`` are the trainable parameters split as the harness splits them: a group with
+        weight decay and one without (biases and normalisation layers), each with its
+        ``weight_decay``; ``lr`` is the task's learning rate. Return ``None`` (the default) for the
+        harness's AdamW (CLiMB's betas, eps and weight decay) with the linear warm-up schedule.
+        """
+        return None
+
     def training_batches(self, ctx: TrainingContext, epoch: int) -> Iterable[tuple[str, list[int]]] | None:
         """Override to train on other batches than the current task's (e.g. joint training)."""
+        return None
+
+    def selection_tasks(self, ctx: TrainingContext) -> Sequence[str] | None:
+        """The tasks whose mean selection-split score picks the best epoch of the current task.
+
+        ``None`` (the default) is the current task alone. A method trained on several tasks at once
+        (e.g. joint training on every task seen so far) returns those tasks, so that the epoch it
+        keeps is the best for what it was trained on. Only tasks seen so far may be named.
+        """
         return None
 
     def training_loss(self, ctx: TrainingContext, task: str, batch: Mapping[str, Any]) -> torch.Tensor:

@@ -132,7 +132,7 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = (), o
         "algorithms": [normalise_component(a) for a in config["algorithms"]],
         "seeds": list(config.get("seeds", [0])),
         "plugins": list(config.get("plugins", [])),
-        "eval_split": config.get("eval_split", "val"),
+        "protocol": resolve_protocol(config, source),
         "training": {**_as_json(dataclasses.asdict(TrainingOptions())), **config.get("training", {})},
         "references": {"direct": True, "cache_dir": None, **config.get("references", {})},
     }
@@ -145,6 +145,35 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = (), o
             f"(e.g. {{name: {duplicates[0]}, label: {duplicates[0]}-2, options: ...}})."
         )
     return resolved
+
+
+PROTOCOL_DEFAULTS: dict[str, Any] = {"selection_split": "val", "report_split": "test", "confidence_level": 0.95, "bootstrap_resamples": 1000}
+
+
+def resolve_protocol(config: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """The selection and report splits; refuses choosing epochs on the split that is reported or on test."""
+    protocol = {**PROTOCOL_DEFAULTS, **config.get("protocol", {})}
+    if "eval_split" in config:
+        legacy = config["eval_split"]
+        if legacy == "test":
+            raise ConfigError(
+                f"eval_split: test ({source}) would choose each task's best epoch on the test split, which biases every "
+                "reported score upwards. Remove eval_split; epochs are chosen on protocol.selection_split (default val) "
+                "and scores are reported on protocol.report_split (default test)."
+            )
+        protocol["selection_split"] = legacy
+    if protocol["selection_split"] == "test":
+        raise ConfigError(
+            f"protocol.selection_split: test ({source}) would choose epochs on the test split. Choose on val (the default) "
+            "and report on test."
+        )
+    if protocol["selection_split"] == protocol["report_split"]:
+        raise ConfigError(
+            f"protocol.selection_split and protocol.report_split are both {protocol['selection_split']!r} ({source}): the "
+            "reported scores would be maxima over epochs of the very examples they are read on. Use two different "
+            "splits (default: select on val, report on test)."
+        )
+    return protocol
 
 
 def run_label(algorithm: Mapping[str, Any]) -> str:

@@ -18,14 +18,14 @@ from typing import Any
 from climb_harness.api import Algorithm
 from climb_harness.config import run_label
 from climb_harness.errors import RunError
-from climb_harness.references import cache_dir, direct_key, direct_reference
+from climb_harness.references import cache_dir, code_hash, direct_key, direct_reference
 from climb_harness.registry import Registry
 from climb_harness.results import RESULTS_FILE, read_results, write_json
 
 
 def run_config(config: Mapping[str, Any], algorithm: Mapping[str, Any], seed: int) -> dict[str, Any]:
     """The part of the experiment one run depends on (what --resume compares)."""
-    keep = ("name", "tasks", "encoder", "training", "eval_split", "references")
+    keep = ("name", "tasks", "encoder", "training", "protocol", "references")
     return {**{k: copy.deepcopy(config[k]) for k in keep}, "algorithm": dict(algorithm), "seed": seed}
 
 
@@ -59,30 +59,37 @@ class Experiment:
         encoder = self.config["encoder"]
         return lambda: self.registry.build("encoder", encoder["name"], encoder["options"], "encoder")
 
-    def component_versions(self) -> dict[str, Any]:
-        names = {"encoder": self.config["encoder"]["name"]}
-        return {"encoder": self.registry.used_distributions(names)[0]}
-
     # ------------------------------------------------------------------ references
+    def _identity(self, kind: str, spec: Mapping[str, Any], where: str) -> dict[str, Any]:
+        """What a component's scores depend on: name, resolved options, distribution version, code hash."""
+        entry = self.registry.get(kind, spec["name"])
+        return {"name": spec["name"], "options": self.registry.resolve_options(kind, spec["name"], spec["options"], where),
+                "distribution": entry.plugin.distribution, "version": entry.plugin.version,
+                "code": code_hash(entry.component.factory)}
+
     def references(self, tasks: list[Any], seed: int) -> dict[str, Any]:
-        refs: dict[str, Any] = {"random": {t.name: float(t.manifest["random_baseline"]) for t in tasks}, "direct": {}, "direct_source": {}}
+        refs: dict[str, Any] = {"random": {t.name: float(t.manifest["random_baseline"]) for t in tasks}, "direct": {},
+                                "direct_ci": {}, "direct_source": {}}
         if not self.config["references"]["direct"]:
             refs["direct"] = {t.name: None for t in tasks}
+            refs["direct_ci"] = {t.name: None for t in tasks}
             return refs
         encoder_cfg = self.config["encoder"]
-        encoder_id = {**encoder_cfg, "version": self.component_versions()["encoder"]["version"]}
+        encoder_id = self._identity("encoder", encoder_cfg, "encoder.options")
         cache = cache_dir(self.config["references"]["cache_dir"])
-        for spec, task in zip(self.config["tasks"], tasks):
-            task_id = {**spec, "fingerprint": task.fingerprint()}
-            key = direct_key(encoder_id, task_id, self.config["training"], seed, self.config["eval_split"])
+        for i, (spec, task) in enumerate(zip(self.config["tasks"], tasks)):
+            task_id = {**self._identity("task", spec, f"tasks[{i}].options"), "fingerprint": task.fingerprint()}
+            key = direct_key(encoder_id, task_id, self.config["training"], seed, self.config["protocol"])
 
-            def compute(tmp: Path, task: Any = task) -> float:
+            def compute(tmp: Path, task: Any = task) -> tuple[float, list[float]]:
                 self.echo(f"direct fine-tuning reference: {task.name} (seed {seed}), cached for later runs")
                 results = self._runner([task], Algorithm(), seed, tmp, {"reference": "direct", "task": task.name}, {}).run()
-                return float(results["accuracy_matrix"][0][0])
+                return float(results["accuracy_matrix"][0][0]), list(results["accuracy_matrix_ci"][0][0])
 
-            score, path = direct_reference(key, task.name, cache, compute, {"encoder": encoder_cfg, "task_options": spec["options"], "seed": seed})
+            score, interval, path = direct_reference(key, task.name, cache, compute,
+                                                     {"encoder": encoder_cfg, "task_options": spec["options"], "seed": seed})
             refs["direct"][task.name] = score
+            refs["direct_ci"][task.name] = interval
             refs["direct_source"][task.name] = path
         return refs
 
@@ -90,11 +97,14 @@ class Experiment:
         from climb_harness.runner import Runner, RunSpec
 
         if not refs:
-            refs = {"random": {t.name: float(t.manifest["random_baseline"]) for t in tasks}, "direct": {t.name: None for t in tasks}}
+            refs = {"random": {t.name: float(t.manifest["random_baseline"]) for t in tasks}, "direct": {t.name: None for t in tasks},
+                    "direct_ci": {t.name: None for t in tasks}}
         spec = RunSpec(
             tasks=tasks, encoder_factory=self.encoder_factory(), algorithm=algorithm, seed=seed, training=self.training_options,
             output_dir=out, config=config, references=refs, plugins=self.registry.provenance(), hooks=self.registry.pm.hook,
-            eval_split=self.config["eval_split"], label=label,
+            selection_split=self.config["protocol"]["selection_split"], report_split=self.config["protocol"]["report_split"],
+            confidence={"level": self.config["protocol"]["confidence_level"], "resamples": self.config["protocol"]["bootstrap_resamples"]},
+            label=label,
         )
         return Runner(spec)
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from climb_harness.api import Example, TaskInfo
+from climb_harness.confidence import score_from_stats
 
 
 class ClassificationHead(nn.Module):
@@ -69,34 +71,48 @@ def head_loss(task: TaskInfo, logits: torch.Tensor, targets: torch.Tensor) -> to
     return loss * targets.shape[1] if kind == "soft-score" else loss
 
 
+def statistic_kind(task: TaskInfo) -> str:
+    """How the task's per-example statistics combine (:mod:`climb_harness.confidence`)."""
+    return "micro-f1" if task.head.type == "multi-label" else "mean"
+
+
+@torch.no_grad()
+def example_statistics(task: TaskInfo, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Per-example statistics ``(B, k)`` whose sums give the task's score.
+
+    Accuracy (classification, multiple choice): 1 if the arg-max is the target. VQA score (soft
+    scores): the target score of the predicted answer. Multi-label: the example's true positives,
+    false positives and false negatives at sigmoid > 0.5 (micro-F1 sums them over the split).
+    """
+    kind = task.head.type
+    if kind in ("classification", "multiple-choice"):
+        return (logits.argmax(-1) == targets).double().unsqueeze(1)
+    if kind == "soft-score":
+        return targets.gather(1, logits.argmax(-1, keepdim=True)).double()
+    predicted = (logits.sigmoid() > 0.5).double()
+    truth = targets.double()
+    return torch.stack([(predicted * truth).sum(1), (predicted * (1 - truth)).sum(1), ((1 - predicted) * truth).sum(1)], dim=1)
+
+
 class ScoreAccumulator:
-    """Accumulates a task's metric over batches; ``value()`` is on a 0-100 scale."""
+    """Collects a task's per-example statistics over batches; ``value()`` is the score on a 0-100 scale."""
 
     def __init__(self, task: TaskInfo) -> None:
-        self.kind = task.head.type
-        self.total = 0.0
-        self.count = 0
-        self.tp = self.fp = self.fn = 0.0
+        self.task = task
+        self.kind = statistic_kind(task)
+        self._parts: list[torch.Tensor] = []
 
-    @torch.no_grad()
     def update(self, logits: torch.Tensor, targets: torch.Tensor) -> None:
-        if self.kind in ("classification", "multiple-choice"):
-            self.total += float((logits.argmax(-1) == targets).sum())
-            self.count += len(targets)
-        elif self.kind == "soft-score":  # VQA score: the target score of the predicted answer
-            self.total += float(targets.gather(1, logits.argmax(-1, keepdim=True)).sum())
-            self.count += len(targets)
-        else:  # micro-F1 at sigmoid > 0.5
-            predicted = (logits.sigmoid() > 0.5).float()
-            self.tp += float((predicted * targets).sum())
-            self.fp += float((predicted * (1 - targets)).sum())
-            self.fn += float(((1 - predicted) * targets).sum())
+        self._parts.append(example_statistics(self.task, logits, targets).cpu())
+
+    def statistics(self) -> np.ndarray:
+        """``(N, k)`` float64 array, one row per example seen (see :func:`example_statistics`)."""
+        columns = 3 if self.kind == "micro-f1" else 1
+        return torch.cat(self._parts).numpy() if self._parts else np.zeros((0, columns))
 
     def value(self) -> float:
-        if self.kind == "multi-label":
-            denominator = 2 * self.tp + self.fp + self.fn
-            return 100.0 * 2 * self.tp / denominator if denominator else 0.0
-        return 100.0 * self.total / self.count if self.count else 0.0
+        stats = self.statistics()
+        return score_from_stats(self.kind, stats) if len(stats) else 0.0
 
 
 class ContinualModel(nn.Module):

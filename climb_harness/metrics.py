@@ -196,24 +196,53 @@ def _by_task(values: Any, tasks: Sequence[str], name: str) -> Any:
     return [values[t] for t in tasks]
 
 
+#: Why FWT is not reported: every task has its own head, untrained until the task is learned.
+FWT_UNDEFINED = (
+    "FWT is not reported: each task has its own head, which is untrained until the task is learned, so "
+    "A[i-1][i] scores task i through a random head and measures no transfer (it is exactly the initial "
+    "score for a frozen encoder)."
+)
+
+
+def _clearly_above(interval: Sequence[float] | None, baseline: float) -> bool | None:
+    """Whether a score's interval lies wholly above ``baseline`` (``None``: no interval known)."""
+    if interval is None:
+        return None
+    return float(interval[0]) > baseline
+
+
+def _interval_text(interval: Sequence[float], level: float) -> str:
+    return f"{100 * level:g}% CI [{float(interval[0]):.2f}, {float(interval[1]):.2f}]"
+
+
 def compute_all(
     A: Matrix,
     initial: Vector | Mapping[str, float] | None,
     random: Vector | Mapping[str, float],
     direct: Sequence[float | None] | Mapping[str, float | None] | None,
     tasks: Sequence[str] | None = None,
+    *,
+    ci: Sequence[Sequence[Sequence[float]]] | None = None,
+    direct_ci: Sequence[Sequence[float] | None] | Mapping[str, Sequence[float] | None] | None = None,
+    level: float = 0.95,
+    per_task_heads: bool = True,
 ) -> dict[str, Any]:
     """Every metric of a finished run, as a JSON-serialisable dict (the ``metrics`` of results.json).
 
     ``initial``, ``random`` and ``direct`` are sequences in task order or mappings keyed by task
-    name; ``initial=None`` leaves ``fwt`` undefined and ``direct=None`` leaves knowledge transfer
-    undefined. ``tasks`` names the tasks (default ``"0"``, ``"1"``, ...). Keys:
+    name; ``direct=None`` leaves knowledge transfer undefined. ``tasks`` names the tasks (default
+    ``"0"``, ``"1"``, ...). ``ci`` (the ``T x T`` matrix of ``[low, high]`` intervals of ``A``) and
+    ``direct_ci`` (an interval per direct score) make CLiMB's normalised ratios ``None`` where their
+    denominator is not clearly above zero: the random baseline lies inside (or above) the interval of
+    the score it is subtracted from, so the ratio would divide by noise. Keys:
 
-    * ``average_accuracy``, ``average_max_forgetting``, ``bwt``, ``fwt``: numbers or ``None``;
-    * ``forgetting``: ``{"after:<task i>": {"<task j>": value}}`` for every ``j < i`` (so the first
-      task has no row), value ``None`` for a zero denominator;
+    * ``average_accuracy``, ``average_max_forgetting``, ``bwt``, ``fwt``: numbers or ``None``
+      (``fwt`` is ``None`` with ``per_task_heads``, see :data:`FWT_UNDEFINED`);
+    * ``forgetting``: ``{"after:<task i>": {"<task j>": value}}`` for every ``j < i``;
     * ``knowledge_transfer``: ``{"<task>": value or None}``; ``mean_knowledge_transfer``: the mean of
-      the defined ones, or ``None``.
+      the defined values of tasks ``1..T-1`` (task 0 is learned first, from the same weights as its
+      direct reference, so any fine-tuning method scores a built-in 0 there);
+    * ``undefined``: ``{"<metric>[.<task>...]": reason}`` for every ``None`` above.
     """
     rows = _square(A)
     T = len(rows)
@@ -224,16 +253,63 @@ def compute_all(
         )
     if len(set(names)) != T:
         raise ValueError(f"task names must be unique; got {names}.")
-    random_list = _by_task(random, names, "random")
+    random_list = [float(x) for x in _vector(_by_task(random, names, "random"), T, "random")]  # type: ignore[arg-type]
     direct_list = [None] * T if direct is None else _by_task(direct, names, "direct")
+    direct_intervals = [None] * T if direct_ci is None else list(_by_task(direct_ci, names, "direct_ci"))
+    undefined: dict[str, str] = {}
+
     kt = knowledge_transfer(rows, direct_list, random_list)
+    for i, name in enumerate(names):
+        if direct_list[i] is None:
+            undefined[f"knowledge_transfer.{name}"] = "no direct fine-tuning reference score for this task."
+        elif _clearly_above(direct_intervals[i], random_list[i]) is False:
+            kt[i] = None
+            undefined[f"knowledge_transfer.{name}"] = (
+                f"direct fine-tuning ({float(direct_list[i]):.2f}, {_interval_text(direct_intervals[i], level)}) is not "  # type: ignore[arg-type]
+                f"clearly above the random baseline {random_list[i]:.2f}, so the denominator is noise."
+            )
+        elif kt[i] is None:
+            undefined[f"knowledge_transfer.{name}"] = "direct fine-tuning scored exactly the random baseline."
+
     forget = forgetting(rows, random_list)
-    return {
+    for j, name in enumerate(names[:-1]):
+        above = None if ci is None else _clearly_above(ci[j][j], random_list[j])
+        for i in range(j + 1, T):
+            key = f"forgetting.after:{names[i]}.{name}"
+            if above is False:
+                forget[i][j] = None
+                undefined[key] = (
+                    f"{name} was learned to {rows[j][j]:.2f} ({_interval_text(ci[j][j], level)}), not clearly above "  # type: ignore[index]
+                    f"its random baseline {random_list[j]:.2f}: there was no gain to forget."
+                )
+            elif forget[i][j] is None:
+                undefined[key] = f"{name} was learned to exactly its random baseline: there was no gain to forget."
+
+    later = kt[1:]
+    mean_kt = mean_defined(later)
+    if mean_kt is None:
+        undefined["mean_knowledge_transfer"] = (
+            "needs at least two tasks (task 0 is excluded: it starts from the direct reference's own weights)."
+            if T == 1 else "knowledge transfer is undefined for every task after the first."
+        )
+    if per_task_heads:
+        fwt = None
+        undefined["fwt"] = FWT_UNDEFINED
+    else:
+        fwt = None if initial is None else forward_transfer(rows, _by_task(initial, names, "initial"))
+    result = {
         "average_accuracy": average_accuracy(rows),
         "average_max_forgetting": average_max_forgetting(rows),
         "bwt": backward_transfer(rows),
-        "fwt": None if initial is None else forward_transfer(rows, _by_task(initial, names, "initial")),
+        "fwt": fwt,
         "forgetting": {f"after:{names[i]}": {names[j]: forget[i][j] for j in range(i)} for i in range(1, T)},
         "knowledge_transfer": dict(zip(names, kt)),
-        "mean_knowledge_transfer": mean_defined(kt),
+        "mean_knowledge_transfer": mean_kt,
+        "undefined": undefined,
     }
+    for key in ("average_max_forgetting", "bwt"):
+        if result[key] is None:
+            undefined[key] = "needs at least two tasks."
+    if fwt is None and "fwt" not in undefined:
+        undefined["fwt"] = "needs at least two tasks and the scores before training."
+    return result

@@ -27,9 +27,9 @@ SCALAR_METRICS: dict[str, str] = {
     "average_accuracy": "avg acc",
     "average_max_forgetting": "AMF",
     "bwt": "BWT",
-    "fwt": "FWT",
     "mean_knowledge_transfer": "mean KT",
 }
+# FWT is not a column: with one head per task it measures nothing (metrics.FWT_UNDEFINED).
 #: Costs aggregated over seeds next to the metrics: key -> column title.
 COSTS: dict[str, str] = {"wall_time_s": "wall time (s)", "peak_memory_mb": "peak mem (MiB)"}
 
@@ -85,9 +85,12 @@ def scalar_metrics(results: Mapping[str, Any]) -> dict[str, float | None]:
         random, direct = refs.get("random"), refs.get("direct")
         if not random:  # no baseline: the averages need none, knowledge transfer stays undefined
             random, direct = [0.0] * len(tasks), None
-        found = _metrics.compute_all(matrix, results.get("initial_scores") or None, random, direct, tasks)
-    if found.get("mean_knowledge_transfer") is None and isinstance(found.get("knowledge_transfer"), Mapping):
-        found["mean_knowledge_transfer"] = _metrics.mean_defined(list(found["knowledge_transfer"].values()))
+        found = _metrics.compute_all(matrix, results.get("initial_scores") or None, random, direct, tasks,
+                                     ci=results.get("accuracy_matrix_ci"), direct_ci=refs.get("direct_ci"))
+    transfer = found.get("knowledge_transfer")
+    if found.get("mean_knowledge_transfer") is None and isinstance(transfer, Mapping) and tasks:
+        # over tasks 1..T-1, as compute_all defines it (task 0 is a built-in 0 for fine-tuning methods)
+        found["mean_knowledge_transfer"] = _metrics.mean_defined([transfer.get(t) for t in tasks[1:]])
     return {key: found.get(key) for key in SCALAR_METRICS}
 
 

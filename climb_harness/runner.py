@@ -10,13 +10,21 @@ the same weights that are checkpointed, evaluated and used for forgetting. (The 
 continued from the last epoch but reported the best one; here every number describes the model that
 is actually carried forward.)
 
-**Randomness.** Python, NumPy and torch are seeded from ``(seed, task index)`` at every task start,
-and torch is re-seeded before every evaluation (ViLT samples image-patch order from the global RNG
-even in eval mode), so a resumed run replays exactly what an uninterrupted one does.
+**Selection and report splits.** The epoch is chosen on the selection split (``val``); every
+reported number (the accuracy matrix, its confidence intervals and every metric) comes from the
+report split (``test``), so no reported score is the maximum over epochs of the examples it is
+read on.
+
+**Randomness.** Python, NumPy and torch are seeded from ``(seed, task index)`` at every task start.
+Evaluation runs on forked RNG states (torch via ``torch.random.fork_rng``, Python and NumPy saved
+and restored), seeded inside (ViLT samples image-patch order from the global RNG even in eval
+mode): how often a run evaluates never changes the random numbers its training draws, and a
+resumed run replays exactly what an uninterrupted one does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import math
@@ -33,13 +41,13 @@ import torch
 from tqdm.auto import tqdm
 
 from climb_harness.api import Algorithm, Task, TaskInfo
+from climb_harness.confidence import DEFAULT_LEVEL, DEFAULT_RESAMPLES, bootstrap_interval
 from climb_harness.checkpoints import checkpoint_path, load_checkpoint, save_checkpoint
 from climb_harness.data import SplitData, load_split
 from climb_harness.errors import RunError
-from climb_harness.heads import ContinualModel, ScoreAccumulator
+from climb_harness.heads import ContinualModel, ScoreAccumulator, statistic_kind
 from climb_harness.results import RESULTS_FILE, now, provenance, read_results, write_json
 
-NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "layernorm.weight", "norm.weight")
 
 
 @dataclasses.dataclass
@@ -58,7 +66,6 @@ class TrainingOptions:
     max_steps_per_epoch: int | None = None
     preload: bool = True
     device: str = "auto"
-    evaluate_test: bool = False
     progress: bool = True
 
     @classmethod
@@ -81,6 +88,23 @@ def seed_everything(seed: int, *stream: int) -> None:
     random.seed(derived)
     np.random.seed(derived)
     torch.manual_seed(derived)
+
+
+_EVAL_STREAM = 999_983  # seeds the RNG inside evaluation
+_CI_STREAM = 0xC1  # seeds the bootstrap of each accuracy-matrix entry
+
+
+@contextlib.contextmanager
+def isolated_rng(device: torch.device) -> Iterator[None]:
+    """Run a block on copies of the Python, NumPy and torch RNG states, restored afterwards."""
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    devices = [device.index or 0] if device.type == "cuda" else []
+    try:
+        with torch.random.fork_rng(devices=devices):
+            yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
 
 
 def _memory_source(device: torch.device) -> str:
@@ -151,25 +175,51 @@ class Context:
             torch.nn.utils.clip_grad_norm_(params, self._training.max_grad_norm)
 
 
+#: Modules whose parameters never get weight decay (CLiMB's intent: "LayerNorm.weight" and biases).
+NORM_TYPES: tuple[type[torch.nn.Module], ...] = (
+    torch.nn.LayerNorm, torch.nn.GroupNorm, torch.nn.modules.batchnorm._NormBase,
+    *((torch.nn.RMSNorm,) if hasattr(torch.nn, "RMSNorm") else ()),
+)
+
+
+def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """The trainable parameters in two groups: with weight decay, and without it.
+
+    No decay on biases and on every parameter of a normalisation module, chosen by module type
+    rather than by name (names differ between models: ``LayerNorm``, ``layernorm_before``, ``norm``).
+    A parameter shared by several modules is listed once.
+    """
+    decay: list[torch.nn.Parameter] = []
+    no_decay: list[torch.nn.Parameter] = []
+    seen: set[int] = set()
+    for module in model.modules():
+        for name, param in module.named_parameters(recurse=False):
+            if not param.requires_grad or id(param) in seen:
+                continue
+            seen.add(id(param))
+            (no_decay if isinstance(module, NORM_TYPES) or name == "bias" else decay).append(param)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return [g for g in groups if g["params"]]
+
+
 def build_optimizer(model: torch.nn.Module, lr: float, training: TrainingOptions) -> torch.optim.Optimizer | None:
-    """AdamW over trainable parameters, no weight decay on biases and LayerNorm (as in CLiMB)."""
-    decay, no_decay = [], []
-    for name, param in model.named_parameters():
-        if param.requires_grad:
-            (no_decay if any(n in name for n in NO_DECAY) else decay).append(param)
-    if not decay and not no_decay:
+    """AdamW over trainable parameters, no weight decay on biases and normalisation layers (as in CLiMB)."""
+    groups = parameter_groups(model, training.weight_decay)
+    if not groups:
         return None
-    groups = [{"params": decay, "weight_decay": training.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     # fused: one kernel for all parameters; ~10x cheaper than the per-tensor loop on CPU for large
     # embedding tables (the update itself is the same AdamW)
-    fused = all(p.device.type in ("cpu", "cuda") for p in decay + no_decay)
-    return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr, betas=training.adam_betas, eps=training.adam_eps, fused=fused)
+    fused = all(p.device.type in ("cpu", "cuda") for g in groups for p in g["params"])
+    return torch.optim.AdamW(groups, lr=lr, betas=training.adam_betas, eps=training.adam_eps, fused=fused)
 
 
-def linear_schedule(optimizer: torch.optim.Optimizer, total_steps: int, warmup_ratio: float) -> torch.optim.lr_scheduler.LambdaLR:
+def linear_schedule(optimizer: torch.optim.Optimizer, total_steps: int, warmup_ratio: float,
+                    kind: str = "linear-warmup") -> torch.optim.lr_scheduler.LambdaLR:
     warmup = int(total_steps * warmup_ratio)
 
     def factor(step: int) -> float:
+        if kind == "constant":
+            return 1.0
         if step < warmup:
             return (step + 1) / (warmup + 1)
         return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
@@ -191,7 +241,10 @@ class RunSpec:
     references: dict[str, dict[str, float | None]]
     plugins: list[dict[str, str]]
     hooks: Any = None  # pluggy hook relay for lifecycle events
-    eval_split: str = "val"
+    selection_split: str = "val"  # picks the best epoch
+    report_split: str = "test"  # every reported score
+    confidence: Mapping[str, Any] = dataclasses.field(
+        default_factory=lambda: {"resamples": DEFAULT_RESAMPLES, "level": DEFAULT_LEVEL})
     label: str | None = None  # how results name the run (an algorithm may run under several labels)
 
 
@@ -216,8 +269,8 @@ class Runner:
         self.model = ContinualModel(encoder, self.infos).to(self.device)
         preload = self.training.preload
         self.train_data = {t.name: load_split(t, "train", encoder, preload) for t in spec.tasks}
-        self.eval_data = {t.name: load_split(t, spec.eval_split, encoder, preload) for t in spec.tasks}
-        self.test_data = {t.name: load_split(t, "test", encoder, preload) for t in spec.tasks} if self.training.evaluate_test else {}
+        self.selection_data = {t.name: load_split(t, spec.selection_split, encoder, preload) for t in spec.tasks}
+        self.report_data = {t.name: load_split(t, spec.report_split, encoder, preload) for t in spec.tasks}
         self.batch_sizes = {t.name: self.training.batch_size or int(t.manifest.get("defaults", {}).get("batch_size", 32)) for t in spec.tasks}
         self.ctx = Context(self.model, self.device, spec.seed, self.task_order, self.infos, self.train_data, self.training, self.batch_sizes)
         self.run_info = {"output_dir": str(spec.output_dir), "algorithm": spec.label or spec.algorithm.name, "seed": spec.seed, "tasks": self.task_order, "config": spec.config}
@@ -232,22 +285,34 @@ class Runner:
 
     # ------------------------------------------------------------------ evaluation
     @torch.no_grad()
-    def evaluate(self, task: str, data: Mapping[str, SplitData]) -> float:
-        self.spec.algorithm.before_evaluate(self.ctx, task)
-        seed_everything(self.spec.seed, 999_983)  # ViLT draws patch order from the global RNG in eval too
-        was_training = self.model.training
-        self.model.eval()
-        split = data[task]
-        score = ScoreAccumulator(self.infos[task])
-        size = self.training.eval_batch_size
-        for start in range(0, len(split), size):
-            batch = {k: v.to(self.device) for k, v in split.batch(range(start, min(start + size, len(split)))).items()}
-            score.update(self.model(task, batch), batch["targets"])
-        self.model.train(was_training)
-        return score.value()
+    def evaluate(self, task: str, data: Mapping[str, SplitData]) -> ScoreAccumulator:
+        """The model's per-example statistics on ``task``; leaves every training RNG stream untouched."""
+        with isolated_rng(self.device):
+            self.spec.algorithm.before_evaluate(self.ctx, task)
+            seed_everything(self.spec.seed, _EVAL_STREAM)  # ViLT draws patch order from the global RNG in eval too
+            was_training = self.model.training
+            self.model.eval()
+            split = data[task]
+            score = ScoreAccumulator(self.infos[task])
+            size = self.training.eval_batch_size
+            for start in range(0, len(split), size):
+                batch = {k: v.to(self.device) for k, v in split.batch(range(start, min(start + size, len(split)))).items()}
+                score.update(self.model(task, batch), batch["targets"])
+            self.model.train(was_training)
+        return score
 
-    def evaluate_all(self, data: Mapping[str, SplitData]) -> list[float]:
-        return [round(self.evaluate(name, data), 6) for name in self.task_order]
+    def report_row(self, row: int) -> tuple[list[float], list[list[float]]]:
+        """Scores and bootstrap intervals of every task on the report split (``row`` -1: before training)."""
+        scores, intervals = [], []
+        for column, name in enumerate(self.task_order):
+            stats = self.evaluate(name, self.report_data)
+            scores.append(round(stats.value(), 6))
+            low, high = bootstrap_interval(
+                statistic_kind(self.infos[name]), stats.statistics(), (self.spec.seed, row + 1, column, _CI_STREAM),
+                int(self.spec.confidence["resamples"]), float(self.spec.confidence["level"]),
+            )
+            intervals.append([round(low, 6), round(high, 6)])
+        return scores, intervals
 
     # ------------------------------------------------------------------ training
     def _epoch_batches(self, task: str, epoch: int) -> list[tuple[str, list[int]]]:
@@ -258,6 +323,35 @@ class Runner:
         limit = self.training.max_steps_per_epoch
         return list(custom)[:limit] if limit else list(custom)
 
+    def _optimizer(self, lr: float) -> tuple[torch.optim.Optimizer | None, str]:
+        """The algorithm's own optimizer and schedule, else the harness's AdamW with linear warm-up."""
+        groups = parameter_groups(self.model, self.training.weight_decay)
+        if not groups:
+            return None, "constant"
+        own = self.spec.algorithm.configure_optimizer(self.ctx, groups, lr)
+        if own is None:
+            return build_optimizer(self.model, lr, self.training), "linear-warmup"
+        if own.schedule not in ("linear-warmup", "constant"):
+            raise RunError(f"Algorithm {self.spec.algorithm.name!r} asked for the learning-rate schedule {own.schedule!r}; "
+                           "configure_optimizer must return OptimizerConfig(schedule='linear-warmup' or 'constant').")
+        return own.optimizer, own.schedule
+
+    def _selection_tasks(self) -> list[str]:
+        """The tasks whose mean selection score picks the epoch (the algorithm may name seen tasks)."""
+        current = self.ctx.current_task
+        named = self.spec.algorithm.selection_tasks(self.ctx)
+        if named is None:
+            return [current]
+        chosen = list(dict.fromkeys(named))
+        seen = self.task_order[: self.ctx.task_index + 1]
+        unseen = [t for t in chosen if t not in seen]
+        if not chosen or unseen:
+            raise RunError(
+                f"Algorithm {self.spec.algorithm.name!r} chose the epoch of task {current!r} on {chosen or 'no tasks'}; "
+                f"selection_tasks() must name at least one task seen so far ({', '.join(seen)}), never a later one."
+            )
+        return chosen
+
     def train_task(self, index: int) -> dict[str, Any]:
         task = self.spec.tasks[index]
         algorithm, ctx, model = self.spec.algorithm, self.ctx, self.model
@@ -266,12 +360,14 @@ class Runner:
         algorithm.on_task_start(ctx)
         epochs = int(self._task_setting(task, "epochs", 1))
         lr = float(self._task_setting(task, "lr", 1e-4))
-        ctx.optimizer = build_optimizer(model, lr, self.training)
+        ctx.optimizer, schedule = self._optimizer(lr)
         # The schedule spans the batches actually trained on: an algorithm's own batches (joint training
         # over several tasks) may outnumber the task's.
         batches = self._epoch_batches(task.name, 0)
         steps_per_epoch = len(batches)
-        scheduler = linear_schedule(ctx.optimizer, epochs * steps_per_epoch, self.training.warmup_ratio) if ctx.optimizer else None
+        scheduler = (linear_schedule(ctx.optimizer, epochs * steps_per_epoch, self.training.warmup_ratio, schedule)
+                     if ctx.optimizer else None)
+        selection = self._selection_tasks()
         best_score, best_epoch, best_state = -math.inf, -1, None
         epoch_log = []
         for epoch in range(epochs):
@@ -302,8 +398,8 @@ class Runner:
             algorithm.on_epoch_end(ctx, epoch)
             train_loss = float(total_loss) / max(1, steps)  # the one device sync of the epoch
             train_seconds = time.perf_counter() - started
-            val = self.evaluate(task.name, self.eval_data)
-            logs = {"train_loss": train_loss, "val_score": val, "steps": steps,
+            val = sum(self.evaluate(name, self.selection_data).value() for name in selection) / len(selection)
+            logs = {"train_loss": train_loss, "selection_score": val, "steps": steps,
                     "train_seconds": train_seconds, "seconds": time.perf_counter() - started}
             epoch_log.append(logs)
             self._emit("climb_epoch_end", task_index=index, task=task.name, epoch=epoch, logs=logs)
@@ -326,10 +422,9 @@ class Runner:
             self._emit("climb_task_start", task_index=index, task=name)
             task_started = time.perf_counter()
             log = self.train_task(index)
-            row = self.evaluate_all(self.eval_data)
+            row, intervals = self.report_row(index)
             results["accuracy_matrix"].append(row)
-            if self.test_data:
-                results.setdefault("test_accuracy_matrix", []).append(self.evaluate_all(self.test_data))
+            results["accuracy_matrix_ci"].append(intervals)
             results["best_epochs"].append(log["best_epoch"])
             results["training_log"].append({"task": name, "epochs": log["epochs"]})
             results["timing"]["per_task_seconds"][name] = round(time.perf_counter() - task_started, 3)
@@ -352,6 +447,9 @@ class Runner:
             [refs["random"][t] for t in self.task_order],
             [refs["direct"].get(t) for t in self.task_order],
             tasks=self.task_order,
+            ci=results["accuracy_matrix_ci"],
+            direct_ci=[refs.get("direct_ci", {}).get(t) for t in self.task_order],
+            level=float(self.spec.confidence["level"]),
         )
         results["status"] = "complete"
         results["provenance"]["finished_at"] = now()
@@ -392,16 +490,23 @@ class Runner:
                     f"Nothing was overwritten; pass --resume to continue it, or choose another --output folder."
                 )
         self.ctx.task_index = 0
-        initial = self.evaluate_all(self.eval_data)
+        initial, initial_ci = self.report_row(-1)
         results: dict[str, Any] = {
-            "schema_version": "1.0",
+            "schema_version": "1.1",
             "status": "running",
             "tasks": self.task_order,
             "algorithm": spec.label or algorithm.name,
             "seed": spec.seed,
-            "eval_split": spec.eval_split,
+            "protocol": {
+                "selection_split": spec.selection_split,
+                "report_split": spec.report_split,
+                "confidence_interval": {"method": "percentile bootstrap over the report split's examples",
+                                        "level": float(spec.confidence["level"]), "resamples": int(spec.confidence["resamples"])},
+            },
             "initial_scores": initial,
+            "initial_scores_ci": initial_ci,
             "accuracy_matrix": [],
+            "accuracy_matrix_ci": [],
             "best_epochs": [],
             "training_log": [],
             "metrics": {},

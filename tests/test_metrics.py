@@ -81,19 +81,48 @@ def test_compute_all_3x3_keys_and_json():
         "forgetting",
         "knowledge_transfer",
         "mean_knowledge_transfer",
+        "undefined",
     }
     assert out["average_accuracy"] == pytest.approx(215 / 3)
     assert out["average_max_forgetting"] == pytest.approx(17.5)
     assert out["bwt"] == pytest.approx(-15.0)
-    assert out["fwt"] == pytest.approx(13.0)
+    # per-task heads: FWT measures nothing and says why
+    assert out["fwt"] is None and out["undefined"]["fwt"] == m.FWT_UNDEFINED
     assert out["forgetting"] == {
         "after:y": {"x": pytest.approx(-500 / 45)},
         "after:z": {"x": pytest.approx(1000 / 45), "y": pytest.approx(2000 / 35)},
     }
     assert out["knowledge_transfer"] == {"x": pytest.approx(-10.0), "y": None, "z": pytest.approx(12.5)}
-    # mean over defined tasks: (-10 + 12.5) / 2
-    assert out["mean_knowledge_transfer"] == pytest.approx(1.25)
+    assert out["undefined"]["knowledge_transfer.y"].startswith("no direct fine-tuning reference")
+    # mean over the defined tasks after the first: z alone (x is task 0, a built-in 0 for fine-tuning)
+    assert out["mean_knowledge_transfer"] == pytest.approx(12.5)
     json.dumps(out, allow_nan=False)  # strict JSON: no NaN anywhere
+
+
+def test_compute_all_fwt_without_per_task_heads_is_lopez_paz():
+    out = m.compute_all(A3, INIT3, RAND3, DIRECT3, TASKS3, per_task_heads=False)
+    assert out["fwt"] == pytest.approx(13.0) and "fwt" not in out["undefined"]
+
+
+def test_ratios_are_null_with_a_reason_where_the_denominator_is_noise():
+    # x learned to 70 with CI [60, 80]: clearly above random 25 -> forgetting of x defined.
+    # y learned to 85 with CI [45, 95]: random 50 inside it -> every forgetting of y is None.
+    ci = [[[60.0, 80.0], [0.0, 10.0], [0.0, 10.0]],
+          [[70.0, 80.0], [45.0, 95.0], [0.0, 10.0]],
+          [[55.0, 65.0], [60.0, 70.0], [85.0, 95.0]]]
+    # direct x = 75 with CI [20, 90] contains random 25 -> KT of x None; z's CI [70, 90] above 0 -> defined.
+    direct_ci = {"x": [20.0, 90.0], "y": None, "z": [70.0, 90.0]}
+    out = m.compute_all(A3, INIT3, RAND3, DIRECT3, TASKS3, ci=ci, direct_ci=direct_ci)
+    assert out["forgetting"]["after:z"]["x"] == pytest.approx(1000 / 45)
+    assert out["forgetting"]["after:z"]["y"] is None
+    assert "not clearly above its random baseline 50.00" in out["undefined"]["forgetting.after:z.y"]
+    assert out["knowledge_transfer"]["x"] is None
+    assert "95% CI [20.00, 90.00]" in out["undefined"]["knowledge_transfer.x"]
+    assert out["knowledge_transfer"]["z"] == pytest.approx(12.5)
+    # a CI wholly below random is no gain either
+    below = [[list(row) for row in block] for block in ci]
+    below[0][0] = [10.0, 20.0]
+    assert m.compute_all(A3, INIT3, RAND3, DIRECT3, TASKS3, ci=below)["forgetting"]["after:y"]["x"] is None
 
 
 def test_compute_all_accepts_mappings_numpy_and_missing_references():
@@ -106,7 +135,7 @@ def test_compute_all_accepts_mappings_numpy_and_missing_references():
     )
     assert by_name == m.compute_all(A3, INIT3, RAND3, DIRECT3, TASKS3)
     bare = m.compute_all(A3, None, RAND3, None)
-    assert bare["fwt"] is None
+    assert bare["fwt"] is None and set(bare["undefined"]) >= {"fwt", "mean_knowledge_transfer", "knowledge_transfer.0"}
     assert bare["knowledge_transfer"] == {"0": None, "1": None, "2": None}
     assert bare["mean_knowledge_transfer"] is None
     assert list(bare["forgetting"]) == ["after:1", "after:2"]

@@ -142,12 +142,13 @@ def test_metrics_table_one_row_per_run():
         make_results("er", A=[[80.0, 10.0]], status="running"),
     ]
     rows = _table_rows(report.metrics_table(runs))
-    assert rows[0] == ["algorithm", "seed", "status", "avg acc", "AMF", "BWT", "FWT", "mean KT"]
+    assert rows[0] == ["algorithm", "seed", "status", "avg acc", "AMF", "BWT", "mean KT"]
     assert rows[1][:3] == ["sequential_ft", "1", "complete"]
-    # seq: avg (60 + 90) / 2 = 75; AMF 80 - 60 = 20; BWT -20; FWT 10 - 20 = -10; KT vqa 100 * (80 - 85) / 85
-    assert rows[1][3:] == ["75.00", "20.00", "-20.00", "-10.00", f"{-500 / 85:.2f}"]
-    # ewc: avg 72.5; AMF 5; BWT -5; FWT 30 - 20 = 10; KT vqa 100 * (70 - 85) / 85
-    assert rows[2][3:] == ["72.50", "5.00", "-5.00", "10.00", f"{-1500 / 85:.2f}"]
+    # seq: avg (60 + 90) / 2 = 75; AMF 80 - 60 = 20; BWT -20; mean KT over tasks 1.. = nlvr2's, which has
+    # no direct reference: undefined (vqa's KT is task 0's, left out of the mean)
+    assert rows[1][3:] == ["75.00", "20.00", "-20.00", "—"]
+    # ewc: avg 72.5; AMF 5; BWT -5
+    assert rows[2][3:] == ["72.50", "5.00", "-5.00", "—"]
     assert rows[3][:3] == ["er", "0", "running"] and set(rows[3][3:]) == {"—"}
 
 
@@ -156,8 +157,8 @@ def test_scalar_metrics_computed_when_missing():
     expected = report.scalar_metrics(run)
     run["metrics"] = {}
     assert report.scalar_metrics(run) == expected
-    run["metrics"] = {"knowledge_transfer": {"vqa": 4.0, "nlvr2": None}, "average_accuracy": 1.0}
-    assert report.scalar_metrics(run)["mean_knowledge_transfer"] == 4.0
+    run["metrics"] = {"knowledge_transfer": {"vqa": 4.0, "nlvr2": -6.0}, "average_accuracy": 1.0}
+    assert report.scalar_metrics(run)["mean_knowledge_transfer"] == -6.0  # tasks 1..T-1 only
     assert report.scalar_metrics(run)["average_accuracy"] == 1.0  # stored values win
 
 
@@ -193,10 +194,10 @@ def test_aggregate_groups_by_algorithm_over_seeds():
 
 def test_aggregate_skips_undefined_values_and_rejects_mixed_orders():
     a, b = make_results(seed=0), make_results(seed=1)
-    b["metrics"]["fwt"] = None
+    b["metrics"]["bwt"] = None
     b["timing"]["peak_memory_mb"] = None
     agg = report.aggregate([a, b])["sequential_ft"]
-    assert agg["fwt"] == {"mean": pytest.approx(-10.0), "std": None, "n": 1}
+    assert agg["bwt"] == {"mean": pytest.approx(-20.0), "std": None, "n": 1}
     assert agg["peak_memory_mb"]["n"] == 1
     c = copy.deepcopy(a)
     c["tasks"] = ["nlvr2", "vqa"]
@@ -219,7 +220,6 @@ def test_aggregate_table_shows_mean_plus_minus_std():
         "avg acc",
         "AMF",
         "BWT",
-        "FWT",
         "mean KT",
         "wall time (s)",
         "peak mem (MiB)",

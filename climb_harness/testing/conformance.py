@@ -26,6 +26,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -425,7 +426,7 @@ def _check_encoder_entry(
     report = _Report(f"encoder:{entry.name}")
     encoder = _common_checks(registry, entry, options, report)
     probes = encoder_probes(entry.manifest)
-    names = ["hidden_size", "layer_groups name parameters"] + [f"encodes {p.label}" for p in probes]
+    names = ["hidden_size", "layer_groups name parameters", "no weight decay on normalisation"] + [f"encodes {p.label}" for p in probes]
     if encoder is None:
         report.not_run(names, "the encoder was not built")
         return report.results
@@ -451,6 +452,8 @@ def _check_encoder_entry(
             if groups
             else "none declared (methods that freeze the bottom k layers cannot use it)"
         )
+    with report.check("no weight decay on normalisation") as note:
+        note.append(_check_norm_decay(encoder))
     tasks = [probe_task(p) for p in probes]
     with report.check("adapt_to_tasks"):
         encoder.adapt_to_tasks([info for info, _ in tasks])
@@ -459,6 +462,40 @@ def _check_encoder_entry(
             torch.manual_seed(0)
             note.append(_encode_probe(encoder, info, examples))
     return report.results
+
+
+_NORM_NAME = re.compile(r"(^|[._])(layer_?norm|ln|norm)[^.]*\.(weight|bias)$", re.IGNORECASE)
+
+
+def _check_norm_decay(encoder: Any) -> str:
+    """Every parameter of a normalisation layer (by type, or named like one) is in the no-decay group."""
+    from climb_harness.runner import parameter_groups
+
+    was = {name: p.requires_grad for name, p in encoder.named_parameters()}
+    try:
+        for p in encoder.parameters():  # frozen parameters are in no group: look at all of them
+            p.requires_grad_(True)
+        no_decay = {id(p) for group in parameter_groups(encoder, 0.01) if group["weight_decay"] == 0 for p in group["params"]}
+    finally:
+        for name, p in encoder.named_parameters():
+            p.requires_grad_(was[name])
+    norms = [name for module_name, module in encoder.named_modules() if _is_norm(module)
+             for name in (f"{module_name}.{n}" if module_name else n for n, _ in module.named_parameters(recurse=False))]
+    norms += [name for name, _ in encoder.named_parameters() if _NORM_NAME.search(name)]
+    decayed = sorted({name for name, p in encoder.named_parameters() if name in set(norms) and id(p) not in no_decay})
+    if decayed:
+        _fail(
+            f"{len(decayed)} normalisation parameter(s) would get weight decay, e.g. {decayed[:3]}: the harness picks the "
+            "no-decay group by module type (torch.nn.LayerNorm, GroupNorm, BatchNorm, RMSNorm) and parameter name 'bias'; "
+            "make the normalisation layer an nn.LayerNorm (or subclass), or name the parameter so it is not mistaken for one"
+        )
+    return f"{len(set(norms))} normalisation parameter(s), none decayed"
+
+
+def _is_norm(module: Any) -> bool:
+    from climb_harness.runner import NORM_TYPES
+
+    return isinstance(module, NORM_TYPES)
 
 
 def _encode_probe(encoder: Any, info: Any, examples: list[Any]) -> str:
@@ -744,7 +781,7 @@ def _truncate_copy(source: Path, dest: Path, keep: int) -> None:
         path = checkpoint_path(dest, index, task)
         path.unlink(missing_ok=True)
         algorithm_path(path).unlink(missing_ok=True)
-    for key in ("accuracy_matrix", "test_accuracy_matrix", "best_epochs", "training_log"):
+    for key in ("accuracy_matrix", "accuracy_matrix_ci", "best_epochs", "training_log"):
         if key in results:
             results[key] = results[key][:keep]
     for task in dropped:
