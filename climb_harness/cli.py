@@ -144,7 +144,9 @@ def run_cmd(config_path: str | None, plugins: tuple[str, ...], overrides: tuple[
             click.echo(f"warning: {error}", err=True)
     results = Experiment(config, registry, echo=lambda line: click.echo(line, err=True)).run(resume=resume)
     for result in results:
-        click.echo(f"\n{result['algorithm']} (seed {result['seed']}): accuracy matrix on the {result.get('eval_split', 'val')} split, row = after learning task")
+        protocol = result.get("protocol") or {"report_split": result.get("eval_split", "val"), "selection_split": result.get("eval_split", "val")}
+        click.echo(f"\n{result['algorithm']} (seed {result['seed']}): accuracy matrix on the {protocol['report_split']} split "
+                   f"(epochs chosen on {protocol['selection_split']}), row = after learning task")
         click.echo(format_matrix(result["tasks"], result["accuracy_matrix"], result.get("initial_scores")))
     click.echo("\n" + aggregate_table(results))
     click.echo(f"\nresults: {config['output']}/<algorithm>/seed-<seed>/results.json; summary: {config['output']}/summary.md")
