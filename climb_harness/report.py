@@ -17,6 +17,7 @@ __all__ = [
     "SCALAR_METRICS",
     "aggregate",
     "aggregate_table",
+    "did_not_learn",
     "format_matrix",
     "metrics_table",
     "scalar_metrics",
@@ -118,15 +119,35 @@ def metrics_table(results_list: Sequence[Mapping[str, Any]]) -> str:
 
 
 # --------------------------------------------------------------------------- over seeds
+#: Two-sided 97.5% quantiles of Student's t for 1..30 degrees of freedom (beyond: the normal 1.96).
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+         2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+#: A method whose mean knowledge transfer is below this learned less than half of what direct
+#: fine-tuning gains over random: its "no forgetting" is not a finding, so tables mark it.
+NOT_LEARNED_KT = -50.0
+
+
 def _mean_std(values: Sequence[float | None]) -> dict[str, float | int | None]:
-    """Mean and sample standard deviation (ddof 1) of the defined values; std is None below 2 values."""
+    """Mean, sample standard deviation (ddof 1) and 95% t-interval half-width of the defined values.
+
+    ``ci95 = t_{0.975, n-1} * std / sqrt(n)``: the interval of the mean over seeds (training noise);
+    ``std`` and ``ci95`` are ``None`` below 2 values.
+    """
     xs = [float(v) for v in values if v is not None]
     n = len(xs)
     if n == 0:
-        return {"mean": None, "std": None, "n": 0}
+        return {"mean": None, "std": None, "n": 0, "ci95": None}
     mean = sum(xs) / n
     std = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1)) if n > 1 else None
-    return {"mean": mean, "std": std, "n": n}
+    ci95 = None if std is None else (_T975[n - 2] if n - 1 <= len(_T975) else 1.96) * std / math.sqrt(n)
+    return {"mean": mean, "std": std, "n": n, "ci95": ci95}
+
+
+def did_not_learn(summary: Mapping[str, Any]) -> bool:
+    """Whether an aggregated method's mean knowledge transfer is below :data:`NOT_LEARNED_KT`."""
+    kt = summary.get("mean_knowledge_transfer") or {}
+    return kt.get("mean") is not None and kt["mean"] < NOT_LEARNED_KT
 
 
 def aggregate(results_list: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -182,13 +203,14 @@ def _pm(stat: Mapping[str, Any], digits: int) -> str:
 def aggregate_table(results: Sequence[Mapping[str, Any]] | Mapping[str, Mapping[str, Any]]) -> str:
     """A Markdown table, one row per algorithm, of "mean ± std" over seeds (just the mean for one run).
 
-    Takes a list of results dicts, or what :func:`aggregate` returned.
+    Takes a list of results dicts, or what :func:`aggregate` returned. A method marked † did not
+    learn (:func:`did_not_learn`): read no "no forgetting" into its row.
     """
     summary = results if isinstance(results, Mapping) else aggregate(results)
     header = ["algorithm", "runs", *SCALAR_METRICS.values(), *COSTS.values()]
     rows = [
         [
-            name,
+            name + (" †" if did_not_learn(s) else ""),
             str(s["runs"]),
             *(_pm(s[key], 2) for key in SCALAR_METRICS),
             *(_pm(s[key], 1) for key in COSTS),

@@ -175,10 +175,12 @@ def test_aggregate_groups_by_algorithm_over_seeds():
     seq = agg["seq"]
     assert seq["runs"] == 2 and seq["incomplete_runs"] == 1 and seq["seeds"] == [0, 1]
     # mean (75 + 85) / 2 = 80; sample std sqrt(((75-80)^2 + (85-80)^2) / 1) = sqrt(50)
+    # 95% t-interval of the mean over 2 seeds: t(0.975, 1) = 12.706 times sqrt(50) / sqrt(2) = 5
     assert seq["average_accuracy"] == {
         "mean": pytest.approx(80.0),
         "std": pytest.approx(math.sqrt(50)),
         "n": 2,
+        "ci95": pytest.approx(12.706 * 5.0),
     }
     # BWT: -20 and -10 -> mean -15, std sqrt(50)
     assert seq["bwt"]["mean"] == pytest.approx(-15.0) and seq["bwt"]["std"] == pytest.approx(math.sqrt(50))
@@ -187,9 +189,10 @@ def test_aggregate_groups_by_algorithm_over_seeds():
         "mean": pytest.approx(200.0),
         "std": pytest.approx(math.sqrt(20000)),
         "n": 2,
+        "ci95": pytest.approx(12.706 * 100.0),
     }
     # a single run has a mean and no spread
-    assert agg["ewc"]["average_accuracy"] == {"mean": pytest.approx(72.5), "std": None, "n": 1}
+    assert agg["ewc"]["average_accuracy"] == {"mean": pytest.approx(72.5), "std": None, "n": 1, "ci95": None}
 
 
 def test_aggregate_skips_undefined_values_and_rejects_mixed_orders():
@@ -197,7 +200,7 @@ def test_aggregate_skips_undefined_values_and_rejects_mixed_orders():
     b["metrics"]["bwt"] = None
     b["timing"]["peak_memory_mb"] = None
     agg = report.aggregate([a, b])["sequential_ft"]
-    assert agg["bwt"] == {"mean": pytest.approx(-20.0), "std": None, "n": 1}
+    assert agg["bwt"] == {"mean": pytest.approx(-20.0), "std": None, "n": 1, "ci95": None}
     assert agg["peak_memory_mb"]["n"] == 1
     c = copy.deepcopy(a)
     c["tasks"] = ["nlvr2", "vqa"]
@@ -232,3 +235,14 @@ def test_aggregate_table_shows_mean_plus_minus_std():
 def test_report_module_does_not_import_torch():
     code = "import sys, climb_harness.report; sys.exit(1 if 'torch' in sys.modules else 0)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_methods_that_did_not_learn_are_marked():
+    learned = make_results("seq", 0)
+    idle = make_results("frozen", 0)
+    idle["metrics"]["mean_knowledge_transfer"] = -80.0
+    rows = _table_rows(report.aggregate_table([learned, idle]))
+    assert rows[1][0] == "seq" and rows[2][0] == "frozen †"
+    assert report.did_not_learn({"mean_knowledge_transfer": {"mean": -50.5}})
+    assert not report.did_not_learn({"mean_knowledge_transfer": {"mean": -49.5}})
+    assert not report.did_not_learn({"mean_knowledge_transfer": {"mean": None}})
