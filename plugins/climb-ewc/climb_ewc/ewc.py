@@ -1,24 +1,70 @@
 """Elastic weight consolidation over the encoder, CLiMB-style (one random past task per step).
 
-Why the Fisher is computed with ``torch.autograd.grad``: it returns each batch's gradient on its own
-and never touches ``.grad``, so gradients cannot accumulate across Fisher batches (the original
-CLiMB code called ``backward()`` batch after batch without zeroing, so batch *b* contributed the
-square of the sum of the first *b* gradients).
+The Fisher (:meth:`EWC.estimate_fisher`) is the diagonal **empirical Fisher over per-example
+gradients** of Kirkpatrick et al. (2017)::
+
+    F_i = (1/N) * sum_n (d loss_n / d theta_i)^2
+
+with ``loss_n = ctx.model.loss(task, <a batch holding example n alone>)``, the loss of the task's
+head on that one example (cross-entropy, BCE x num_labels for soft scores, BCE for multi-label:
+the harness's batch losses are means over the batch, so a batch of one is exactly the example's
+loss), over the ``N`` examples of :meth:`EWC.fisher_batches`, in eval mode (no dropout).
+
+Version 0.1.0 squared each *batch-mean* gradient instead and divided by the number of examples. That
+is smaller than the empirical Fisher by a factor between B and B^2 for batches of B (the square of a
+mean of B gradients against the mean of their B squares, summed over only N/B batches) and made the
+penalty negligible at any sensible lambda.
+
+Per-example gradients come from one of two paths, which compute the same function on the same tensors
+(example ``n``'s rows of its collated Fisher batch, i.e. exactly ``ctx.batch(task, [n])`` when the split is
+preloaded, the runner's default; an encoder contract: collated tensors are batch-first and sliceable):
+
+* ``vmap``: ``torch.func.vmap(torch.func.grad(loss of one example))`` over a chunk of the batch
+  with the encoder's parameters swapped in by ``torch.func.functional_call``: one batched
+  forward/backward per chunk, but per-example gradients of all trainable encoder parameters for
+  the whole chunk are held at once (the chunk size bounds that memory);
+* ``loop``: ``torch.autograd.grad`` of the loss of each example alone (a chunk of one), one
+  forward/backward per example. Works with any model.
+
+``fisher_backend: auto`` (the default) tries ``vmap`` and falls back to ``loop`` for the rest of the
+estimate when vmap raises, as it does for models with data-dependent control flow (``.item()``,
+``.tolist()``, Python ``if`` on tensor values: Hugging Face ViLT reads the image token type with
+``.tolist()``), random operations in eval mode (ViLT's patch sampling; vmap runs with
+``randomness="error"``, so it never silently changes their semantics), or ops without a batching rule.
+Neither path touches ``.grad``, so gradients cannot accumulate across examples or batches (the
+original CLiMB code called ``backward()`` batch after batch without zeroing).
+
+The penalty (:meth:`EWC.penalty`) is CLiMB's ``ewc_lambda * sum_i F_i (theta_i - theta*_i)^2``, without
+the 1/2 of Kirkpatrick et al.'s ``(lambda/2) * sum_i F_i (theta_i - theta*_i)^2`` (so the paper's lambda is
+``2 * ewc_lambda``), for one past task drawn uniformly at each step (``random-past``, CLiMB) or summed
+over all past tasks (``all-past``, the paper's multi-task form).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from climb_harness.api import Algorithm, TrainingContext
 
+logger = logging.getLogger(__name__)
+
 _FISHER_STREAM = 0xF15E  # seeds the Fisher sample: (seed, task index, this)
 _PENALTY_STREAM = 0xE3C  # seeds the draw of the penalised past task
+
+#: What ``state_dict()["ewc.fisher_estimator"]`` says; a checkpoint without it was written by
+#: climb-ewc 0.1.0, whose Fishers (squared batch-mean gradients) must not be mixed with these.
+FISHER_ESTIMATOR = "empirical-per-example"
+
+#: The ``vmap`` path holds (chunk x trainable encoder size) per-example gradients at once; with
+#: ``fisher_vmap_chunk_size: null`` the chunk is as many examples as fit in this many bytes (at least one).
+VMAP_CHUNK_BYTES = 256 * 2**20
 
 
 def derived_seed(*parts: int) -> int:
@@ -27,31 +73,50 @@ def derived_seed(*parts: int) -> int:
 
 
 def task_batch_size(ctx: TrainingContext, task: str) -> int:
-    """The task's training batch size, read off its first training batch (the context has no getter)."""
-    first = next(iter(ctx.train_batches(task)), [])
+    """The task's training batch size."""
+    getter = getattr(ctx, "batch_size", None)
+    if callable(getter):
+        return max(1, int(getter(task)))
+    first = next(iter(ctx.train_batches(task)), [])  # a context without the getter
     return max(1, len(first))
 
 
+class _TaskLoss(nn.Module):
+    """``model.loss(task, batch)`` as a module's forward, so ``functional_call`` can swap parameters in."""
+
+    def __init__(self, model: nn.Module, task: str) -> None:
+        super().__init__()
+        self.model = model
+        self.task = task
+
+    def forward(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        return self.model.loss(self.task, batch)
+
+
 class EWC(Algorithm):
-    """Diagonal-Fisher EWC on the trainable encoder parameters; see the manifest for the options."""
+    """Diagonal-Fisher EWC on the trainable encoder parameters; see the module docstring and the manifest."""
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(options)
         opts = self.options
         self.ewc_lambda = float(opts.get("ewc_lambda", 100.0))
-        self.sample_percentage = float(opts.get("fisher_sample_percentage", 0.01))
-        self.max_batches: int | None = opts.get("fisher_max_batches")
+        self.sample_percentage = float(opts.get("fisher_sample_percentage", 0.25))
+        self.max_batches: int | None = opts.get("fisher_max_batches", 64)
         self.fisher_batch_size: int | None = opts.get("fisher_batch_size")
-        self.normalization = str(opts.get("fisher_normalization", "samples"))
+        self.backend = str(opts.get("fisher_backend", "auto"))
+        self.vmap_chunk_size: int | None = opts.get("fisher_vmap_chunk_size")
         self.mode = str(opts.get("penalty", "random-past"))
         if self.mode not in ("random-past", "all-past"):
             raise ValueError(f"ewc option penalty must be 'random-past' or 'all-past', not {self.mode!r}")
-        if self.normalization not in ("samples", "batches"):
-            raise ValueError(f"ewc option fisher_normalization must be 'samples' or 'batches', not {self.normalization!r}")
+        if self.backend not in ("auto", "vmap", "loop"):
+            raise ValueError(f"ewc option fisher_backend must be 'auto', 'vmap' or 'loop', not {self.backend!r}")
         #: task -> parameter name -> diagonal Fisher / anchor (theta*), in the order tasks were learned
         self.fishers: dict[str, dict[str, torch.Tensor]] = {}
         self.anchors: dict[str, dict[str, torch.Tensor]] = {}
         self.last_penalty_tasks: list[str] = []  # which past task(s) the latest training_loss penalised
+        #: the path the latest estimate_fisher took: "vmap", "loop", or "vmap+loop" (vmap failed part-way)
+        self.last_fisher_backend: str | None = None
+        self.last_vmap_error: str | None = None  # why vmap was given up, when it was
         self._rng: np.random.Generator | None = None
 
     # ------------------------------------------------------------------ hooks
@@ -80,7 +145,12 @@ class EWC(Algorithm):
 
     # ------------------------------------------------------------------ the method
     def penalty(self, ctx: TrainingContext, tasks: Sequence[str]) -> torch.Tensor:
-        """``ewc_lambda * sum_t sum_i F_t,i (theta_i - theta*_t,i)^2`` over ``tasks``."""
+        """``ewc_lambda * sum_{t in tasks} sum_i F_t,i (theta_i - theta*_t,i)^2``.
+
+        CLiMB's form: no 1/2, so Kirkpatrick et al.'s ``(lambda/2) sum_i F_i (theta_i - theta*_i)^2`` is
+        this with ``ewc_lambda = lambda / 2``. ``tasks`` is one drawn past task (``random-past``) or all
+        of them (``all-past``); see :meth:`training_loss`.
+        """
         params = dict(ctx.model.encoder.named_parameters())
         total: torch.Tensor | None = None
         for task in tasks:
@@ -92,7 +162,9 @@ class EWC(Algorithm):
         return self.ewc_lambda * total
 
     def fisher_batches(self, ctx: TrainingContext, task: str) -> list[list[int]]:
-        """The index batches the Fisher of ``task`` is estimated on (a seeded random sample)."""
+        """The index batches the Fisher of ``task`` is estimated on: a seeded random sample without
+        repeats of ``ceil(fisher_sample_percentage * N / size)`` batches (at least one, at most
+        ``fisher_max_batches``) of ``fisher_batch_size`` (default: the task's batch size)."""
         n = ctx.num_train_examples(task)
         size = self.fisher_batch_size or task_batch_size(ctx, task)
         count = max(1, math.ceil(int(self.sample_percentage * n) / size))  # at least one batch (as CLiMB)
@@ -104,32 +176,89 @@ class EWC(Algorithm):
         return [order[start : start + size] for start in range(0, count * size, size)]
 
     def estimate_fisher(self, ctx: TrainingContext, task: str) -> dict[str, torch.Tensor]:
-        """Diagonal empirical Fisher of the trainable encoder parameters on ``fisher_batches``.
-
-        Each batch's gradient is computed on its own (never accumulated into the next batch), squared
-        and summed; the sum is divided by the number of examples (or batches). Eval mode: dropout noise
-        is not part of the Fisher.
-        """
+        """Diagonal empirical Fisher of the trainable encoder parameters over the examples of
+        :meth:`fisher_batches`: ``F_i = (1/N) sum_n (d loss_n / d theta_i)^2``, ``loss_n`` the loss of
+        example ``n`` alone (see the module docstring for the vmap and loop paths). Eval mode; the
+        model's mode and ``.grad`` are left as they were."""
         params = self._trainable_encoder_params(ctx)
         fisher = {name: torch.zeros_like(p, memory_format=torch.preserve_format) for name, p in params.items()}
+        self.last_fisher_backend, self.last_vmap_error = None, None
         if not params:
             return fisher
         names, tensors = list(params), list(params.values())
         batches = self.fisher_batches(ctx, task)
+        use_vmap = self.backend in ("auto", "vmap")
+        used: list[str] = []
         was_training = ctx.model.training
         ctx.model.eval()
         try:
-            with torch.enable_grad():
-                for indices in batches:
-                    loss = ctx.model.loss(task, ctx.batch(task, indices))
-                    grads = torch.autograd.grad(loss, tensors, allow_unused=True)
-                    for name, grad in zip(names, grads):
-                        if grad is not None:
-                            fisher[name] += grad.detach().pow(2)
+            for indices in batches:
+                batch = ctx.batch(task, indices)
+                n = len(indices)
+                start = 0
+                while start < n:
+                    if use_vmap:
+                        size = self._vmap_chunk(tensors, n)
+                        chunk = {key: value[start : start + size] for key, value in batch.items()}
+                        try:
+                            sums = self._vmap_square_sums(ctx.model, task, names, tensors, chunk)
+                        except Exception as exc:  # noqa: BLE001 - any failure of vmap means: use the loop
+                            if self.backend == "vmap":
+                                raise RuntimeError(
+                                    f"ewc: per-example gradients with torch.func.vmap failed on task {task!r} "
+                                    f"({type(exc).__name__}: {exc}); set fisher_backend to 'auto' or 'loop'."
+                                ) from exc
+                            use_vmap = False
+                            self.last_vmap_error = f"{type(exc).__name__}: {exc}"
+                            logger.info("ewc: vmap per-example gradients unavailable on task %r (%s); using "
+                                        "one autograd pass per example", task, self.last_vmap_error)
+                            continue  # the same chunk again, through the loop
+                        used.append("vmap")
+                    else:
+                        size = 1
+                        chunk = {key: value[start : start + 1] for key, value in batch.items()}
+                        sums = self._loop_square_sums(ctx.model, task, names, tensors, chunk)
+                        used.append("loop")
+                    for name, value in sums.items():
+                        fisher[name] += value
+                    start += size
         finally:
             ctx.model.train(was_training)
-        denominator = sum(len(b) for b in batches) if self.normalization == "samples" else len(batches)
-        return {name: value / denominator for name, value in fisher.items()}
+        self.last_fisher_backend = "+".join(dict.fromkeys(used))
+        count = sum(len(b) for b in batches)
+        return {name: value / count for name, value in fisher.items()}
+
+    def _vmap_chunk(self, tensors: Sequence[torch.Tensor], n: int) -> int:
+        if self.vmap_chunk_size is not None:
+            return max(1, min(n, int(self.vmap_chunk_size)))
+        per_example = sum(t.numel() * t.element_size() for t in tensors)
+        return max(1, min(n, VMAP_CHUNK_BYTES // max(1, per_example)))
+
+    @staticmethod
+    def _vmap_square_sums(model: nn.Module, task: str, names: Sequence[str], tensors: Sequence[torch.Tensor],
+                          chunk: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Sum over the chunk of the squared per-example gradients, by vmap(grad) (one batched pass)."""
+        from torch.func import functional_call, grad, vmap
+
+        wrapper = _TaskLoss(model, task)
+        keys = [f"model.encoder.{name}" for name in names]
+        params = {key: t.detach() for key, t in zip(keys, tensors)}
+
+        def loss_of_one(p: dict[str, torch.Tensor], example: dict[str, torch.Tensor]) -> torch.Tensor:
+            return functional_call(wrapper, p, ({k: v.unsqueeze(0) for k, v in example.items()},))
+
+        with torch.no_grad():  # torch.func.grad ignores an outer no_grad; this keeps autograd from recording
+            per_example = vmap(grad(loss_of_one), in_dims=(None, 0), randomness="error")(params, dict(chunk))
+        return {name: per_example[key].pow(2).sum(0) for name, key in zip(names, keys)}
+
+    @staticmethod
+    def _loop_square_sums(model: nn.Module, task: str, names: Sequence[str], tensors: Sequence[torch.Tensor],
+                          one: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The squared gradient of one example's loss, by plain autograd (any model)."""
+        with torch.enable_grad():
+            loss = model.loss(task, one)
+            grads = torch.autograd.grad(loss, list(tensors), allow_unused=True)
+        return {name: g.detach().pow(2) for name, g in zip(names, grads) if g is not None}
 
     @staticmethod
     def _trainable_encoder_params(ctx: TrainingContext) -> dict[str, torch.nn.Parameter]:
@@ -137,8 +266,9 @@ class EWC(Algorithm):
 
     # ------------------------------------------------------------------ checkpointing
     def state_dict(self) -> dict[str, Any]:
-        """``ewc.tasks`` (learned order), ``ewc.params.<task>`` (names), ``fisher.<task>.<name>``, ``anchor.<task>.<name>``."""
-        state: dict[str, Any] = {"ewc.tasks": list(self.fishers)}
+        """``ewc.fisher_estimator``, ``ewc.tasks`` (learned order), ``ewc.params.<task>`` (names),
+        ``fisher.<task>.<name>``, ``anchor.<task>.<name>``."""
+        state: dict[str, Any] = {"ewc.fisher_estimator": FISHER_ESTIMATOR, "ewc.tasks": list(self.fishers)}
         for task, fisher in self.fishers.items():
             state[f"ewc.params.{task}"] = list(fisher)
             for name, value in fisher.items():
@@ -148,7 +278,14 @@ class EWC(Algorithm):
 
     def load_state_dict(self, state: Mapping[str, Any], ctx: TrainingContext) -> None:
         self.fishers, self.anchors = {}, {}
-        for task in state.get("ewc.tasks", []):
+        tasks = state.get("ewc.tasks", [])
+        estimator = state.get("ewc.fisher_estimator")
+        if tasks and estimator != FISHER_ESTIMATOR:
+            raise ValueError(
+                f"The ewc state holds Fishers estimated as {estimator or 'squared batch-mean gradients (climb-ewc 0.1.0)'!r}, "
+                f"not {FISHER_ESTIMATOR!r}: resuming would mix two estimators. Start the run again in a new --output folder."
+            )
+        for task in tasks:
             names = state.get(f"ewc.params.{task}")
             if names is None:
                 raise KeyError(

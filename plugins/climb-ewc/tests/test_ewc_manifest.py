@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from importlib import metadata
+from pathlib import Path
 
 from climb_ewc.plugin import DEFAULT_OPTIONS, MANIFEST, climb_algorithms
 
@@ -23,9 +24,11 @@ def test_validator_rejects_an_unknown_manifest_field():
     assert validate("algorithm", {**MANIFEST, "kind": "algorithm", "surprise": 1}) != []
 
 
-def test_option_defaults_follow_climb_and_unknown_options_are_rejected():
-    assert DEFAULT_OPTIONS == {"ewc_lambda": 100.0, "fisher_sample_percentage": 0.01, "fisher_max_batches": None,
-                               "fisher_batch_size": None, "fisher_normalization": "samples", "penalty": "random-past"}
+def test_option_defaults_and_unknown_options_are_rejected():
+    # ewc_lambda and penalty are CLiMB's; the Fisher sample is larger than CLiMB's 1% (see the README)
+    assert DEFAULT_OPTIONS == {"ewc_lambda": 100.0, "fisher_sample_percentage": 0.1, "fisher_max_batches": 64,
+                               "fisher_batch_size": None, "fisher_backend": "auto", "fisher_vmap_chunk_size": None,
+                               "penalty": "random-past"}
     schema = MANIFEST["options"]
     assert schema["additionalProperties"] is False
     resolved, problems = options_with_defaults(schema, {})
@@ -34,6 +37,25 @@ def test_option_defaults_follow_climb_and_unknown_options_are_rejected():
     assert options_with_defaults(schema, {"penalty": "all"})[1] != []
     assert options_with_defaults(schema, {"fisher_sample_percentage": 0})[1] != []
     assert options_with_defaults(schema, {"ewc_lambda": -1})[1] != []
+    assert options_with_defaults(schema, {"fisher_backend": "jit"})[1] != []
+    assert options_with_defaults(schema, {"fisher_vmap_chunk_size": 0})[1] != []
+    # 0.1.0's fisher_normalization is gone: "batches" only rescaled lambda, and "samples" is now the definition
+    assert options_with_defaults(schema, {"fisher_normalization": "samples"})[1] != []
+
+
+def test_manifest_states_the_estimator_and_the_penalty_form():
+    text = MANIFEST["description"]
+    assert "per-example" in MANIFEST["summary"] and "(1/N) sum_n (d loss_n / d theta_i)^2" in text
+    assert "ewc_lambda * sum_i F_i (theta_i - theta*_i)^2" in text and "2 * ewc_lambda" in text
+    assert "vmap" in text and "random-past" in text
+
+
+def test_versions_agree():
+    import climb_ewc
+
+    assert climb_ewc.__version__ == "0.2.0"
+    pyproject = (Path(climb_ewc.__file__).parents[1] / "pyproject.toml").read_text()
+    assert 'version = "0.2.0"' in pyproject
 
 
 def test_entry_point_names_the_hook_module():

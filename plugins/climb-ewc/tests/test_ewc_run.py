@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 
@@ -19,10 +20,10 @@ def test_end_to_end_run_keeps_a_fisher_and_anchor_per_task(h, tmp_path):
             assert float(state[f"fisher.{task}.{name}"].min()) >= 0
 
 
-def test_a_strong_penalty_keeps_important_weights_near_the_first_anchor(h, tmp_path):
-    """The defining effect: with a large lambda the Fisher-weighted drift from task 0's anchor shrinks."""
+def _drifts(h, tmp_path, lambdas):
+    """Fisher-weighted drift from task 0's anchor at the end of a two-task run, per lambda."""
     drift = {}
-    for lam in (0.0, 1e4):
+    for lam in lambdas:
         out = tmp_path / f"lambda-{lam}"
         results = h.run(h.build(ewc_lambda=lam, fisher_sample_percentage=0.5), out, epochs=2)
         weights, state = h.final_weights(out, results)
@@ -30,7 +31,21 @@ def test_a_strong_penalty_keeps_important_weights_near_the_first_anchor(h, tmp_p
             float((state[f"fisher.colours.{n}"] * (weights[f"encoder.{n}"] - state[f"anchor.colours.{n}"]) ** 2).sum())
             for n in state["ewc.params.colours"]
         )
+    return drift
+
+
+def test_a_strong_penalty_keeps_important_weights_near_the_first_anchor(h, tmp_path):
+    """The defining effect: with a large lambda the Fisher-weighted drift from task 0's anchor shrinks."""
+    drift = _drifts(h, tmp_path, (0.0, 1e4))
     assert drift[0.0] > 0 and drift[1e4] < 0.5 * drift[0.0], drift
+
+
+def test_the_default_lambda_has_an_effect(h, tmp_path):
+    """At CLiMB's lambda = 100 the penalty constrains the encoder (drift about 0.3x that of lambda = 0
+    here). With 0.1.0's squared batch-mean Fisher it was about 0.93x: EWC was all but switched off."""
+    drift = _drifts(h, tmp_path, (0.0, h.build().ewc_lambda))
+    assert h.build().ewc_lambda == 100.0
+    assert drift[0.0] > 0 and drift[100.0] < 0.6 * drift[0.0], drift
 
 
 def test_resume_reproduces_an_uninterrupted_run(h, tmp_path):
@@ -57,3 +72,18 @@ def test_resume_without_the_state_would_differ(h, tmp_path):
     a, _ = h.final_weights(tmp_path / "full", full)
     b, _ = h.final_weights(tmp_path / "resumed", resumed)
     assert any(not torch.equal(a[k], b[k]) for k in a if k.startswith("encoder."))
+
+
+def test_a_checkpoint_of_the_old_estimator_is_refused_on_resume(h, tmp_path):
+    """0.1.0 checkpoints hold squared batch-mean Fishers; resuming from one would mix two estimators."""
+    results = h.run(h.build(fisher_sample_percentage=0.25), tmp_path)
+    _, state = h.final_weights(tmp_path, results)
+    assert state["ewc.fisher_estimator"] == "empirical-per-example"
+    ctx = h.context()
+    fresh = h.build()
+    fresh.load_state_dict(state, ctx)  # this version's state loads
+    assert list(fresh.fishers) == ["colours", "yesno"]
+    old = {k: v for k, v in state.items() if k != "ewc.fisher_estimator"}
+    with pytest.raises(ValueError, match="new --output folder"):
+        h.build().load_state_dict(old, ctx)
+    h.build().load_state_dict({"ewc.tasks": []}, ctx)  # an empty state (before any task) is fine either way
