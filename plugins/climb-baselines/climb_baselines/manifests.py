@@ -82,7 +82,9 @@ MANIFESTS: dict[str, dict[str, Any]] = {
         "Multitask upper bound: at task i, train jointly on the union of tasks 0..i (cumulative joint training, as in CL-Gym).",
         "Not a continual method but the reference it is measured against: at every task the model trains on "
         "shuffled batches drawn from all tasks seen so far (each batch from one task, since heads differ), "
-        "so nothing is forgotten except through interference. Future tasks are never used.",
+        "so nothing is forgotten except through interference. The epoch kept at the end of each task is the one "
+        "with the best mean selection-split score over all tasks seen so far, the tasks it trained on (not the "
+        "current task alone). Future tasks are never used.",
         {
             "type": "object",
             "additionalProperties": False,

@@ -16,7 +16,8 @@ class Multitask(Algorithm):
 
     Each batch comes from one task (the heads differ), with that task's own batch size and its
     shuffled epoch order (``ctx.train_batches``); the interleaving is a permutation seeded from
-    ``(seed, task index, epoch)``, so a resumed run draws the same batches.
+    ``(seed, task index, epoch)``, so a resumed run draws the same batches. The epoch kept at the end
+    of each task is chosen on the mean selection-split score over the seen tasks (``selection_tasks``).
     """
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
@@ -27,6 +28,11 @@ class Multitask(Algorithm):
     def seen_tasks(self, ctx: TrainingContext) -> list[str]:
         """Tasks whose training data may be used now: 0..current (never a future one)."""
         return list(ctx.task_order[: ctx.task_index + 1])
+
+    def selection_tasks(self, ctx: TrainingContext) -> list[str]:
+        """The best epoch is the one with the best mean selection score over every task trained on now
+        (the seen tasks), not over the current task alone: that is the model this upper bound stands for."""
+        return self.seen_tasks(ctx)
 
     def training_batches(self, ctx: TrainingContext, epoch: int) -> list[tuple[str, list[int]]]:
         batches = [(task, indices) for task in self.seen_tasks(ctx) for indices in ctx.train_batches(task, epoch=epoch)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from climb_baselines.multitask import Multitask
@@ -66,3 +67,85 @@ def test_multitask_resume_equals_an_uninterrupted_run(tmp_path, run):
     resumed, _ = run(Multitask({}), tmp_path / "part", n_tasks=2, resume=True)
     assert stopped is None
     assert resumed["accuracy_matrix"] == full["accuracy_matrix"]
+
+
+class _SelectionSpy(Multitask):
+    """Records which tasks the runner evaluates between an epoch's end and the next training step:
+    the selection evaluation (after the last epoch, until on_task_end)."""
+
+    def __init__(self, options=None):
+        super().__init__(options)
+        self.selecting: tuple[int, int] | None = None
+        self.selected: dict[tuple[int, int], list[str]] = {}
+
+    def on_epoch_end(self, ctx, epoch):
+        super().on_epoch_end(ctx, epoch)
+        self.selecting = (ctx.task_index, epoch)
+        self.selected[self.selecting] = []
+
+    def training_loss(self, ctx, task, batch):
+        self.selecting = None
+        return super().training_loss(ctx, task, batch)
+
+    def on_task_end(self, ctx):
+        self.selecting = None
+        super().on_task_end(ctx)
+
+    def before_evaluate(self, ctx, task):
+        if self.selecting is not None:
+            self.selected[self.selecting].append(task)
+        super().before_evaluate(ctx, task)
+
+
+def _selection_run(algorithm, out):
+    """A real 3-task run through the Runner, with the Runner's evaluate() wrapped to record, for each
+    selection evaluation (while ``algorithm.selecting``), the task and its score."""
+    from climb_harness.runner import Runner
+    from climb_harness.testing import runs
+    from climb_harness.testing.components import TinyEncoder
+
+    spec = runs.run_spec(algorithm, out, tasks=runs.tiny_tasks(3), epochs=3, batch_size=None,
+                         encoder_factory=lambda: TinyEncoder({}))
+    runner = Runner(spec)
+    scores: dict[tuple[int, int], list[tuple[str, float]]] = {}
+    evaluate = runner.evaluate
+
+    def recording(task, *args, **kwargs):
+        score = evaluate(task, *args, **kwargs)
+        if algorithm.selecting is not None:
+            value = score.value() if hasattr(score, "value") else float(score)  # a score accumulator, or a number
+            scores.setdefault(algorithm.selecting, []).append((task, value))
+        return score
+
+    runner.evaluate = recording
+    return runner.run(), runner, scores
+
+
+def test_the_epoch_is_selected_on_the_mean_over_the_seen_tasks(tmp_path):
+    algorithm = _SelectionSpy({})
+    results, runner, scores = _selection_run(algorithm, tmp_path / "run")
+    order = runner.task_order
+    assert results["status"] == "complete"
+    # after every epoch of task i the runner scored exactly the tasks seen so far, for selection
+    assert algorithm.selected == {(i, e): order[: i + 1] for i in range(3) for e in range(3)}
+    for i, log in enumerate(results["training_log"]):
+        logged = []
+        for e, epoch in enumerate(log["epochs"]):
+            assert [t for t, _ in scores[(i, e)]] == order[: i + 1]
+            # ... and the logged selection score is their mean
+            logged.append(epoch.get("selection_score", epoch.get("val_score")))
+            assert logged[-1] == pytest.approx(sum(v for _, v in scores[(i, e)]) / (i + 1), abs=1e-9)
+        assert results["best_epochs"][i] == max(range(3), key=lambda e: (logged[e], -e))  # the first best
+
+
+def test_a_single_task_method_is_selected_on_the_current_task_only(tmp_path):
+    """Control (so the check above can fail): without selection_tasks the runner scores the current task alone."""
+
+    class CurrentOnly(_SelectionSpy):
+        def selection_tasks(self, ctx):
+            return None
+
+    algorithm = CurrentOnly({})
+    _selection_run(algorithm, tmp_path / "run")
+    assert algorithm.selected[(2, 0)] == ["colours-b"]
+    assert algorithm.selected != {(i, e): ["colours", "yesno", "colours-b"][: i + 1] for i in range(3) for e in range(3)}

@@ -12,11 +12,18 @@ batch plus ``memory_strength`` x a distillation term on the replay batch (temper
 What this module computes, per training batch (first order, so no second derivatives)::
 
     repeat n_meta times:
-        draw a replay batch R (fixed for this meta update) and an evaluation batch V
         phi <- theta
-        repeat inner_steps times:  phi <- phi - lr * grad L_inner(phi; B, R)          (plain SGD)
+        repeat inner_steps times:  draw a replay batch R_k
+                                   phi <- phi - lr * grad L_inner(phi; B, R_k)        (plain SGD)
+        draw an evaluation batch V
         if V is not empty:         phi <- phi - lr * grad L_outer(phi; V)             (FOMAML term)
         theta <- theta + beta * (phi - theta)                                          (Reptile step)
+
+The replay batch is redrawn at every inner step, as the released code does (``memory_sampling(t)``
+is called inside the ``inner_steps`` loop of ``observe`` in ``model/bcl_single.py`` and
+``model/bcl-adapt.py``); the training batch ``B`` is the same at every inner step, as there. The
+released repository holds no Dual model file; a third-party port of its ``bcl_dual`` draws the
+evaluation batch once per meta update, after the inner loop, which is what is done here.
 
 So the outer direction ``theta - phi`` is the Reptile pseudo-gradient of the inner problem (Nichol
 et al. 2018: it approximates the inner gradient plus a term that aligns the gradients of B and R)
@@ -43,8 +50,13 @@ bilevel update runs in :meth:`BCL.after_optimizer_step`. The runner's learning r
 schedule and gradient clipping therefore do not apply to BCL. Test-time adaptation (the README's
 ``adapt``/``adapt_lr``) is not implemented.
 
-Randomness comes from a generator seeded from ``(seed, task index, step within the task, meta
-iteration)``, so a resumed run draws the same batches as an uninterrupted one.
+Randomness comes from generators seeded from ``(seed, task index, step within the task, meta
+iteration, inner step)`` for replay batches and ``(seed, task index, step, meta iteration)`` for the
+evaluation batch, so a resumed run draws the same batches as an uninterrupted one.
+
+Memory budget: ``n_memories`` per task, or with ``memory_size`` M (the total budget every replay
+method offers) task i of T keeps its share M // T (one more for the first M % T tasks); as always the
+last task's memory is not made, since nothing is trained after it.
 """
 
 from __future__ import annotations
@@ -56,7 +68,7 @@ import numpy as np
 import torch
 
 from climb_bcl.distill import distillation_loss
-from climb_bcl.memory import DualMemory
+from climb_bcl.memory import DualMemory, budget_share
 from climb_bcl.plugin import DEFAULT_OPTIONS
 from climb_harness.api import Algorithm, TrainingContext
 
@@ -73,7 +85,8 @@ class BCL(Algorithm):
     """BCL-Dual: first-order bilevel updates with a replay memory and a disjoint evaluation set."""
 
     _MEMORY_STREAM = 0xBC1
-    _STEP_STREAM = 0xBC2
+    _REPLAY_STREAM = 0xBC2
+    _EVAL_STREAM = 0xBC3
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         super().__init__({**DEFAULT_OPTIONS, **dict(options or {})})
@@ -99,12 +112,17 @@ class BCL(Algorithm):
             return  # no later task would use this task's memory
         task = ctx.current_task
         generator = _generator(ctx.seed, ctx.task_index, self._MEMORY_STREAM)
-        chosen = torch.randperm(ctx.num_train_examples(task), generator=generator)[
-            : self.options["n_memories"]
-        ]
+        chosen = torch.randperm(ctx.num_train_examples(task), generator=generator)[: self.memory_per_task(ctx)]
         self.memory.add_task(task, chosen.tolist(), float(self.options["n_val"]))
         if self.options["teacher"] == "stored" and len(self.memory.replay[task]):
             self.memory.set_teacher(task, self._logits(ctx, task, self.memory.replay[task].tolist()))
+
+    def memory_per_task(self, ctx: TrainingContext) -> int:
+        """Examples the current task keeps: its share of ``memory_size`` when set, else ``n_memories``."""
+        total = self.options.get("memory_size")
+        if total is None:
+            return int(self.options["n_memories"])
+        return budget_share(int(total), len(ctx.task_order), ctx.task_index)
 
     def state_dict(self) -> dict[str, Any]:
         return self.memory.state_dict()
@@ -114,19 +132,30 @@ class BCL(Algorithm):
 
     # ------------------------------------------------------------------ the bilevel update
     def bilevel_update(self, ctx: TrainingContext, task: str, batch: Mapping[str, Any]) -> None:
-        """``n_meta`` meta updates of the slow weights from one training batch (see the module docstring)."""
+        """``n_meta`` meta updates of the slow weights from one training batch (see the module docstring).
+
+        As in the released code (``memory_sampling`` inside the ``inner_steps`` loop of ``bcl_single.py``),
+        every inner step draws a replay batch of its own; the evaluation batch is drawn once per meta update,
+        after the inner loop, as the Dual variant's outer step (one per meta update) needs it.
+        """
         params = [p for p in ctx.model.parameters() if p.requires_grad]
         if not params:
             return
         size, beta = int(self.options["replay_batch_size"]), float(self.options["beta"])
         for meta in range(int(self.options["n_meta"])):
-            generator = _generator(ctx.seed, ctx.task_index, self._step, meta, self._STEP_STREAM)
-            replay = self._load(ctx, self.memory.sample("replay", size, generator))
-            evaluation = self._load(ctx, self.memory.sample("eval", size, generator))
-            teachers = self._teachers(ctx, replay)
+            # one replay batch per inner step, each from its own seeded stream; drawn (and, for the slow
+            # teacher, scored by the slow weights theta) before the inner loop moves the weights
+            replays = [
+                self._load(ctx, self.memory.sample(
+                    "replay", size, _generator(ctx.seed, ctx.task_index, self._step, meta, inner, self._REPLAY_STREAM)))
+                for inner in range(int(self.options["inner_steps"]))
+            ]
+            teachers = [self._teachers(ctx, replay) for replay in replays]
             slow = [p.detach().clone() for p in params]
-            for _ in range(int(self.options["inner_steps"])):
-                self._sgd_step(params, self.inner_loss(ctx, task, batch, replay, teachers))
+            for replay, teacher in zip(replays, teachers):
+                self._sgd_step(params, self.inner_loss(ctx, task, batch, replay, teacher))
+            drawn = _generator(ctx.seed, ctx.task_index, self._step, meta, self._EVAL_STREAM)
+            evaluation = self._load(ctx, self.memory.sample("eval", size, drawn))
             if evaluation:
                 self._sgd_step(params, self.mixture_loss(ctx, evaluation))
             with torch.no_grad():

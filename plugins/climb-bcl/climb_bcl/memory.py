@@ -2,7 +2,7 @@
 
 Both hold training-split example INDICES (``ctx.batch(task, indices)`` turns them into tensors), on
 the CPU, plus the teacher logits recorded on the replay examples when their task ended. Everything is
-bounded by ``n_memories`` per task, and a task enters only when it has ended, so during training on
+bounded by ``n_memories`` (or the task's share of ``memory_size``) per task, and a task enters only when it has ended, so during training on
 task t both memories hold tasks 0..t-1 only.
 """
 
@@ -12,6 +12,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
+
+
+def budget_share(total: int, tasks: int, index: int) -> int:
+    """Task ``index``'s share of a memory budget of ``total`` examples over a sequence of ``tasks`` tasks.
+
+    ``memory_size``, the option every replay method offers (here, in climb-replay and in climb-clgym),
+    means this: split evenly, the first ``total % tasks`` tasks get one example more, so the shares
+    add up to ``total`` exactly.
+    """
+    if tasks < 1 or not 0 <= index < tasks:
+        raise ValueError(f"budget_share: task index {index} is outside a sequence of {tasks} tasks")
+    return total // tasks + (1 if index < total % tasks else 0)
 
 
 def split_memory(indices: Sequence[int], n_val: float) -> tuple[list[int], list[int]]:

@@ -19,7 +19,17 @@ OPTIONS_SCHEMA: dict[str, Any] = {
             "type": "integer",
             "minimum": 1,
             "default": 65,
-            "description": "Training-example indices kept per past task (replay memory + evaluation set); BCL README: 65.",
+            "description": "Training-example indices kept per past task (replay memory + evaluation set); BCL README: 65. "
+            "Ignored when memory_size is set.",
+        },
+        "memory_size": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "default": None,
+            "description": "Total training examples stored over the whole task sequence (the same meaning in every replay "
+            "method of climb-replay, climb-clgym and climb-bcl). Split evenly over the T tasks of the run: task i keeps "
+            "M // T examples (replay memory + evaluation set), one more for the first M % T tasks; the last task's share "
+            "is never stored (nothing is trained after it). null = n_memories per task.",
         },
         "n_val": {
             "type": "number",
@@ -80,7 +90,8 @@ OPTIONS_SCHEMA: dict[str, Any] = {
             "type": "integer",
             "minimum": 1,
             "default": 64,
-            "description": "Replay examples per inner loop and evaluation-set examples per outer step; BCL README: 64.",
+            "description": "Replay examples per inner step (a new batch at every inner step, as the released code) and "
+            "evaluation-set examples per outer step; BCL README: 64.",
         },
     },
 }
@@ -94,10 +105,12 @@ MANIFEST: dict[str, Any] = {
     "family": "replay",
     "paper": PAPER,
     "description": (
-        "After each task, n_memories training-example indices of it are kept; a share n_val of them is the "
+        "After each task, n_memories training-example indices of it are kept (with memory_size M over T tasks: M // "
+        "T, one more for the first M % T); a share n_val of them is the "
         "evaluation set, the rest the replay memory, whose logits are recorded for distillation. Each training batch "
         "makes n_meta meta updates: the fast weights start at the slow weights and take inner_steps SGD steps (lr) on "
-        "the batch plus a replay batch (cross-entropy plus memory_strength x distillation at temperature T); one more "
+        "the batch plus a replay batch drawn anew at every inner step, as in the released code (cross-entropy plus "
+        "memory_strength x distillation at temperature T); one more "
         "SGD step on an evaluation-set batch gives the first-order meta-gradient of the outer objective; the slow "
         "weights then move a share beta of the way to the result (Reptile-style). The harness's optimizer, learning "
         "rate schedule and clipping are not used: BCL brings its own SGD, as the released code does. No test-time "

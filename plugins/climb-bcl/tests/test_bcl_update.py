@@ -86,15 +86,15 @@ def test_later_task_uses_replay_distillation_and_the_evaluation_set(make_ctx, ti
 
     reference = copy.deepcopy(ctx.model)
     algorithm.after_optimizer_step(ctx, "yesno", batch)
-    assert len(algorithm.loaded) == 4  # (replay, evaluation) x n_meta
+    assert len(algorithm.loaded) == 6  # (replay for each of the 2 inner steps, evaluation) x n_meta
 
     for meta in range(2):
-        replay, evaluation = algorithm.loaded[2 * meta], algorithm.loaded[2 * meta + 1]
-        assert replay and evaluation
+        replays, evaluation = algorithm.loaded[3 * meta : 3 * meta + 2], algorithm.loaded[3 * meta + 2]
+        assert all(replays) and evaluation
         theta = [p.detach().clone() for p in _params(reference)]
         sgd = torch.optim.SGD(_params(reference), lr=lr)
-        n_replay = sum(len(rows) for _, _, rows in replay)
-        for _ in range(2):
+        for replay in replays:  # inner step k uses its own replay batch
+            n_replay = sum(len(rows) for _, _, rows in replay)
             sgd.zero_grad()
             loss = reference.loss("yesno", batch)
             for name, data, rows in replay:
@@ -172,3 +172,79 @@ def test_slow_teacher_is_the_model_before_the_inner_loop(make_ctx, tiny_tasks, m
         with_kd = algorithm.inner_loss(ctx, "yesno", batch, replay, teachers)
         without = ctx.model.loss("yesno", batch) + algorithm.mixture_loss(ctx, replay)
     assert with_kd.item() == pytest.approx(without.item(), abs=1e-6)
+
+
+class CountingSamples(BCL):
+    """Records every memory draw: (meta update index within the step, kind, the drawn training indices)."""
+
+    def __init__(self, options=None):
+        super().__init__(options)
+        self.draws = []
+
+    def on_task_start(self, ctx):
+        super().on_task_start(ctx)
+        sample = self.memory.sample
+
+        def recording(kind, size, generator):
+            drawn = sample(kind, size, generator)
+            self.draws.append((kind, sorted((t, int(i)) for t, idx, _ in drawn for i in idx.tolist())))
+            return drawn
+
+        self.memory.sample = recording
+
+
+def _second_task(make_ctx, tiny_tasks, make_bcl, **options):
+    ctx = make_ctx(tiny_tasks(2))
+    algorithm = make_bcl(CountingSamples, **options)
+    ctx.task_index = 0
+    algorithm.on_task_end(ctx)
+    ctx.task_index = 1
+    algorithm.on_task_start(ctx)
+    return ctx, algorithm
+
+
+def test_replay_is_drawn_at_every_inner_step_and_evaluation_once_per_meta_update(make_ctx, tiny_tasks, make_bcl):
+    ctx, algorithm = _second_task(make_ctx, tiny_tasks, make_bcl, n_memories=40, n_val=0.25, replay_batch_size=4,
+                                  inner_steps=3, n_meta=2)
+    algorithm.after_optimizer_step(ctx, "yesno", ctx.batch("yesno", list(range(16))))
+    kinds = [kind for kind, _ in algorithm.draws]
+    assert kinds == (["replay"] * 3 + ["eval"]) * 2  # released code: memory_sampling inside the inner loop
+    replays = [drawn for kind, drawn in algorithm.draws if kind == "replay"]
+    assert all(len(d) == 4 for d in replays)
+    # 30 replay examples, batches of 4: the inner steps of a meta update see different samples
+    for meta in range(2):
+        steps = replays[3 * meta : 3 * meta + 3]
+        assert len({tuple(d) for d in steps}) == 3, steps
+    # the next training step draws anew too, and the same step replays identically (seeded, resume-safe)
+    first = list(algorithm.draws)
+    algorithm.draws.clear()
+    algorithm._step -= 1  # the same training step again (as a resumed run replays it)
+    algorithm.after_optimizer_step(ctx, "yesno", ctx.batch("yesno", list(range(16))))
+    assert algorithm.draws == first
+
+
+def test_inner_steps_use_the_replay_batch_drawn_for_them(make_ctx, tiny_tasks, make_bcl):
+    """The loss of inner step k is computed on the k-th replay batch (not the first one reused)."""
+
+    class SeenByLoss(CountingSamples):
+        def inner_loss(self, ctx, task, batch, replay, teachers):
+            self.seen.append(sorted((t, i) for t, data, rows in replay for i in self.memory.replay[t][rows].tolist()))
+            return super().inner_loss(ctx, task, batch, replay, teachers)
+
+    ctx, algorithm = _second_task(make_ctx, tiny_tasks, make_bcl, n_memories=40, n_val=0.25, replay_batch_size=4,
+                                  inner_steps=2, n_meta=1)
+    algorithm.__class__ = SeenByLoss
+    algorithm.seen = []
+    algorithm.after_optimizer_step(ctx, "yesno", ctx.batch("yesno", list(range(16))))
+    assert algorithm.seen == [drawn for kind, drawn in algorithm.draws if kind == "replay"]
+    assert algorithm.seen[0] != algorithm.seen[1]
+
+
+def test_memory_size_is_one_total_budget(make_spec, tiny_tasks, make_bcl, tmp_path):
+    from climb_harness.runner import Runner
+
+    algorithm = make_bcl(memory_size=10, n_memories=30, n_val=0.25, replay_batch_size=4, n_meta=1, inner_steps=1)
+    Runner(make_spec(algorithm, tiny_tasks(3), tmp_path)).run()
+    # shares 4, 3, 3 over the 3 tasks; the last task's share is never stored
+    sizes = [len(algorithm.memory.replay[t]) + len(algorithm.memory.evaluation[t]) for t in algorithm.memory.tasks]
+    assert algorithm.memory.tasks == ["colours", "yesno"] and sizes == [4, 3]

@@ -18,6 +18,26 @@ def generator(*stream: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def budget_share(total: int, tasks: int, index: int) -> int:
+    """Task ``index``'s share of a memory budget of ``total`` examples over a sequence of ``tasks`` tasks.
+
+    ``memory_size``, the option every replay method offers (here and in climb-replay and climb-bcl),
+    means this: split evenly, the first ``total % tasks`` tasks get one example more, so the shares
+    add up to ``total`` exactly.
+    """
+    if tasks < 1 or not 0 <= index < tasks:
+        raise ValueError(f"budget_share: task index {index} is outside a sequence of {tasks} tasks")
+    return total // tasks + (1 if index < total % tasks else 0)
+
+
+def per_task_memory(options: Mapping[str, Any], per_task_key: str, ctx: Any) -> int:
+    """How many examples the current task keeps: its share of ``memory_size`` when set, else ``options[per_task_key]``."""
+    total = options.get("memory_size")
+    if total is None:
+        return int(options[per_task_key])
+    return budget_share(int(total), len(ctx.task_order), int(ctx.task_index))
+
+
 def flatten(tensors: Sequence[torch.Tensor | None], like: Sequence[torch.Tensor]) -> torch.Tensor:
     """One vector from ``tensors`` (``None`` counts as zeros shaped like the matching ``like``)."""
     return torch.cat(

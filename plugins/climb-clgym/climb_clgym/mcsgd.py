@@ -23,6 +23,8 @@ the model in eval mode, as in CL-Gym. The line covers every trainable parameter,
 Where things happen: ``w_prev`` is the model at :meth:`MCSGD.on_task_start` (the runner starts each
 task from the previous task's final model), so it needs no checkpoint; ``w_hat`` is the model at
 :meth:`MCSGD.on_task_end` (the best epoch, restored by the runner). State: the memories' indices.
+Memories hold ``memory_per_task`` indices per task; with ``memory_size`` M (the total budget every
+replay method offers) task i of T holds its share, M // T (one more for the first M % T tasks).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any
 
 import torch
 
-from climb_clgym._common import IndexMemory, generator, load, mixture_loss
+from climb_clgym._common import IndexMemory, generator, load, mixture_loss, per_task_memory
 from climb_clgym.plugin import MC_SGD, defaults
 from climb_harness.api import Algorithm, TrainingContext
 
@@ -90,7 +92,7 @@ class MCSGD(Algorithm):
         self.memory.add(
             task,
             torch.randperm(ctx.num_train_examples(task), generator=gen)[
-                : self.options["memory_per_task"]
+                : per_task_memory(self.options, "memory_per_task", ctx)
             ].tolist(),
         )
         if self._start is not None:

@@ -14,7 +14,9 @@ What this module does:
   the directions are dropped, which keeps the projection on the encoder only and leaves past heads
   untouched (the paper's single-network guarantee, restricted to the part the tasks share).
 * Directions: at the end of every task but the last, ``memories_per_task`` random training examples
-  of it (seeded per task), one backward pass each with the model in eval mode.
+  of it (seeded per task), one backward pass each with the model in eval mode. With ``memory_size`` M
+  (the total budget every replay method offers), task i of T uses its share, M // T (one more for the
+  first M % T tasks); the last task's share is never collected (nothing is trained after it).
 * Basis: each direction is orthogonalised against the basis by Gram-Schmidt (applied twice, for
   numerical safety) and appended when its residual is not negligible, so the basis stays orthonormal
   and holds at most ``memories_per_task x (tasks - 1)`` vectors (``max_directions`` caps it further).
@@ -37,7 +39,7 @@ from typing import Any
 
 import torch
 
-from climb_clgym._common import flatten, generator, unflatten
+from climb_clgym._common import flatten, generator, per_task_memory, unflatten
 from climb_clgym.plugin import OGD as MANIFEST
 from climb_clgym.plugin import defaults
 from climb_harness.api import Algorithm, TrainingContext
@@ -165,11 +167,12 @@ class OGD(Algorithm):
         self.basis = orthonormal_extend(self.basis, directions, max_rows=cap)
 
     def directions(self, ctx: TrainingContext, task: str) -> torch.Tensor:
-        """GTL gradients (rows) of ``memories_per_task`` random training examples of ``task``."""
+        """GTL gradients (rows) of ``memories_per_task`` (or the task's share of ``memory_size``) random
+        training examples of ``task``, the task being learned (``ctx.task_index``)."""
         params = self._shared(ctx)
         gen = generator(ctx.seed, ctx.task_index, self._STREAM)
         chosen = torch.randperm(ctx.num_train_examples(task), generator=gen)[
-            : self.options["memories_per_task"]
+            : per_task_memory(self.options, "memories_per_task", ctx)
         ].tolist()
         head_type = ctx.tasks[task].head.type
         model = ctx.model

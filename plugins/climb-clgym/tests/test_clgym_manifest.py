@@ -36,9 +36,17 @@ def test_manifest_is_schema_valid(component):
 
 def test_paper_defaults():
     stable, ogd, mcsgd = (defaults(dict(c.manifest)) for c in climb_algorithms())
-    assert stable == {"lr_decay": 0.8, "min_lr": 0.0, "dropout": None}
+    assert stable == {"lr": 0.01, "lr_decay": 0.8, "min_lr": 5e-5, "momentum": 0.0, "batch_size": 10, "dropout": 0.25}
     assert ogd["memories_per_task"] == 200 and ogd["project_update"] is True
+    assert ogd["memory_size"] is None and mcsgd["memory_size"] is None
     assert (mcsgd["alpha"], mcsgd["line_samples"], mcsgd["batch_size"]) == (0.5, 5, 32)
+
+
+@pytest.mark.parametrize("name", ["ogd", "mc-sgd"])
+def test_memory_methods_offer_one_total_budget(name):
+    prop = {c.name: c for c in climb_algorithms()}[name].manifest["options"]["properties"]["memory_size"]
+    assert prop["type"] == ["integer", "null"] and prop["minimum"] == 1 and prop["default"] is None
+    assert prop["description"].startswith("Total training examples stored over the whole task sequence")
 
 
 def test_entry_point_names_the_hook_module():

@@ -10,7 +10,7 @@ from climb_harness.results import validate_results
 from climb_harness.runner import Runner
 
 SMALL = {
-    "stable-sgd": {"lr_decay": 0.5},
+    "stable-sgd": {"lr_decay": 0.5, "dropout": None},
     "ogd": {"memories_per_task": 8},
     "mc-sgd": {"memory_per_task": 12, "mcsgd_steps": 3, "batch_size": 8, "line_samples": 2},
 }
@@ -56,3 +56,23 @@ def test_resume_reproduces_an_uninterrupted_run(name, make_algo, make_spec, tiny
         resume=True
     )
     assert resumed["accuracy_matrix"] == full["accuracy_matrix"]
+
+
+def test_memory_size_is_one_total_budget(make_algo, make_spec, tiny_tasks, tmp_path):
+    """memory_size=7 over 3 tasks: shares 3, 2, 2 (mc-sgd keeps all three; ogd collects none for the last task)."""
+    mcsgd = make_algo("mc-sgd", memory_size=7, memory_per_task=20, mcsgd_steps=1, batch_size=4, line_samples=1)
+    Runner(make_spec(mcsgd, tiny_tasks(3), tmp_path / "mc")).run()
+    assert [len(mcsgd.memory.indices[t]) for t in mcsgd.memory.tasks] == [3, 2, 2]
+
+    ogd = make_algo("ogd", memory_size=7, memories_per_task=20)
+    counts = []
+    directions = ogd.directions
+
+    def counting(ctx, task):
+        rows = directions(ctx, task)
+        counts.append(len(rows))
+        return rows
+
+    ogd.directions = counting
+    Runner(make_spec(ogd, tiny_tasks(3), tmp_path / "ogd")).run()
+    assert counts == [3, 2] and ogd.basis.shape[0] <= 5

@@ -1,3 +1,3 @@
 """climb-replay: replay methods for climb-harness (hook module: :mod:`climb_replay.plugin`)."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -17,6 +17,17 @@ def task_rng(ctx: TrainingContext, stream: int) -> np.random.Generator:
     return np.random.default_rng([abs(int(ctx.seed)), int(ctx.task_index), stream])
 
 
+def budget_share(total: int, tasks: int, index: int) -> int:
+    """Task ``index``'s share of a memory budget of ``total`` examples over a sequence of ``tasks`` tasks.
+
+    The budget is split evenly and the first ``total % tasks`` tasks get one example more, so the shares
+    add up to ``total`` exactly (``memory_size``, the option every replay method offers, means this).
+    """
+    if tasks < 1 or not 0 <= index < tasks:
+        raise ValueError(f"budget_share: task index {index} is outside a sequence of {tasks} tasks")
+    return total // tasks + (1 if index < total % tasks else 0)
+
+
 def past_tasks(ctx: TrainingContext) -> list[str]:
     """The tasks learned before the current one."""
     return list(ctx.task_order[: ctx.task_index])

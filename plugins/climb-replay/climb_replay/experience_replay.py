@@ -1,5 +1,8 @@
 """CLiMB's experience replay: a random memory_percentage of each finished task, and every
-replay_frequency steps one optimizer step on a batch of one past task drawn uniformly."""
+replay_frequency steps one optimizer step on a batch of one past task drawn uniformly.
+
+With ``memory_size`` M (the total budget every replay method offers), task i of T keeps its share
+``budget_share(M, T, i)`` (M // T, one more for the first M % T tasks) instead of a percentage."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import Any
 import torch
 
 from climb_harness.api import Algorithm, TrainingContext
-from climb_replay._common import past_tasks, task_rng
+from climb_replay._common import budget_share, past_tasks, task_rng
 from climb_replay.memory import TaskMemory
 
 _FILL_STREAM = 0x3E31  # which examples enter the memory
@@ -22,6 +25,7 @@ class ExperienceReplay(Algorithm):
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(options)
         self.memory_percentage = float(self.options.get("memory_percentage", 0.01))
+        self.total_memory: int | None = self.options.get("memory_size")  # one budget over the whole sequence
         self.replay_frequency = int(self.options.get("replay_frequency", 100))
         self.replay_batch_size: int | None = self.options.get("replay_batch_size")
         self.memory = TaskMemory()
@@ -29,8 +33,11 @@ class ExperienceReplay(Algorithm):
         self._step = 0  # steps within the current epoch, as CLiMB's enumerate(dataloader)
         self._rng = None
 
-    def memory_size(self, num_examples: int) -> int:
-        """``int(memory_percentage * N)`` as in CLiMB, but at least 1 (and at most N)."""
+    def memory_size(self, num_examples: int, share: int | None = None) -> int:
+        """Examples a task of ``num_examples`` keeps: its ``share`` of ``memory_size`` when that option is
+        set, else ``int(memory_percentage * N)`` as in CLiMB but at least 1; never more than N."""
+        if share is not None:
+            return min(num_examples, share)
         return min(num_examples, max(1, int(self.memory_percentage * num_examples)))
 
     def on_task_start(self, ctx: TrainingContext) -> None:
@@ -67,7 +74,8 @@ class ExperienceReplay(Algorithm):
         task = ctx.current_task
         n = ctx.num_train_examples(task)
         rng = task_rng(ctx, _FILL_STREAM)
-        self.memory.set(task, rng.choice(n, size=self.memory_size(n), replace=False).tolist())
+        share = None if self.total_memory is None else budget_share(int(self.total_memory), len(ctx.task_order), ctx.task_index)
+        self.memory.set(task, rng.choice(n, size=self.memory_size(n, share), replace=False).tolist())
 
     def state_dict(self) -> dict[str, Any]:
         return self.memory.state_dict("memory")

@@ -31,13 +31,16 @@ class TaskMemory:
         self.capacity = capacity
         self._slots: dict[str, list[int]] = {}
 
-    def set(self, task: str, indices: Iterable[int]) -> None:
-        """Replace ``task``'s memory (keeps the first ``capacity`` indices)."""
+    def set(self, task: str, indices: Iterable[int], capacity: int | None = None) -> None:
+        """Replace ``task``'s memory (keeps the first ``capacity`` indices; default: the memory's own)."""
+        limit = self.capacity if capacity is None else capacity
         values = [int(i) for i in indices]
-        self._slots[task] = values[: self.capacity] if self.capacity is not None else values
+        self._slots[task] = values[:limit] if limit is not None else values
 
-    def push(self, task: str, indices: Iterable[int]) -> None:
-        """Append indices not already held; beyond ``capacity`` the oldest are dropped (FIFO ring)."""
+    def push(self, task: str, indices: Iterable[int], capacity: int | None = None) -> None:
+        """Append indices not already held; beyond ``capacity`` (default: the memory's own) the oldest
+        are dropped (FIFO ring). A capacity of 0 keeps nothing."""
+        limit = self.capacity if capacity is None else capacity
         slot = self._slots.setdefault(task, [])
         held = set(slot)
         for index in indices:
@@ -46,7 +49,7 @@ class TaskMemory:
                 continue
             slot.append(index)
             held.add(index)
-            if self.capacity is not None and len(slot) > self.capacity:
+            if limit is not None and len(slot) > limit:
                 held.discard(slot.pop(0))
 
     def tasks(self) -> list[str]:

@@ -30,6 +30,16 @@ _REPLAY_FREQUENCY = {
 }
 
 
+def _memory_size(per_task: str) -> dict[str, Any]:
+    """The option every replay method shares: one total budget of stored examples for the whole sequence."""
+    return {
+        "type": ["integer", "null"], "minimum": 1, "default": None,
+        "description": "Total training examples stored over the whole task sequence (the same meaning in every replay "
+        "method of climb-replay, climb-clgym and climb-bcl). Split evenly over the T tasks of the run: task i keeps "
+        f"M // T examples, one more for the first M % T tasks. null = {per_task}.",
+    }
+
+
 def _replay_batch_size(description: str) -> dict[str, Any]:
     return {"type": ["integer", "null"], "minimum": 1, "default": None, "description": description}
 
@@ -41,7 +51,8 @@ MANIFESTS: dict[str, dict[str, Any]] = {
         "paper": CLIMB + " Experience replay after Rolnick et al. (2019) and " + TINY,
         "description": (
             "When a task ends, memory_percentage of its training examples (at least one), drawn at random, are "
-            "stored as indices. While learning a later task, after every replay_frequency-th optimizer step of "
+            "stored as indices; with memory_size M (total over the T tasks) it is the task's share, M // T (one more "
+            "for the first M % T tasks), so that the memory ends at M examples. While learning a later task, after every replay_frequency-th optimizer step of "
             "an epoch, one past task is drawn uniformly and one extra optimizer step (the runner's own "
             "zero-grad/backward/clip/step, same optimizer) is taken on replay_batch_size examples drawn from its "
             "memory without replacement, through its own head. CLiMB built a fresh AdamW for every replay step; "
@@ -49,7 +60,9 @@ MANIFESTS: dict[str, dict[str, Any]] = {
         ),
         "options": _options({
             "memory_percentage": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.01,
-                                  "description": "Share of each task's training set kept in memory (CLiMB's --memory_percentage, 0.01)."},
+                                  "description": "Share of each task's training set kept in memory (CLiMB's --memory_percentage, 0.01); "
+                                  "ignored when memory_size is set."},
+            "memory_size": _memory_size("memory_percentage of each task's training set"),
             "replay_frequency": copy.deepcopy(_REPLAY_FREQUENCY),
             "replay_batch_size": _replay_batch_size(
                 "Examples per replay step (null = the replayed task's training batch size, as CLiMB); capped by its memory."),
@@ -72,7 +85,8 @@ MANIFESTS: dict[str, dict[str, Any]] = {
         ),
         "options": _options({
             "memory_size": {"type": "integer", "minimum": 1, "default": 1000,
-                            "description": "Total examples held, over all tasks (no CLiMB value; a round number)."},
+                            "description": "Total examples held, over all tasks, at any time (the reservoir's capacity; the same "
+                            "meaning as every replay method's memory_size). No CLiMB value; a round number."},
             "replay_frequency": copy.deepcopy(_REPLAY_FREQUENCY),
             "replay_batch_size": _replay_batch_size(
                 "Entries per replay step (null = the current task's training batch size); capped by the memory."),
@@ -86,7 +100,8 @@ MANIFESTS: dict[str, dict[str, Any]] = {
         "a batch from past tasks' memories (Chaudhry et al. 2019).",
         "paper": TINY,
         "description": (
-            "Each task has a ring buffer of memories_per_task example indices, fed with every batch it trains on "
+            "Each task has a ring buffer of memories_per_task example indices (with memory_size M over T tasks: M // T, "
+            "one more for the first M % T tasks), fed with every batch it trains on "
             "(oldest dropped first; an index already held is not added twice), so it keeps the task's most recent "
             "distinct examples. The paper's ring is per class; here it is per task, because soft-score and "
             "multi-label heads have no single class per example. At EVERY step of a later task the loss is "
@@ -96,7 +111,9 @@ MANIFESTS: dict[str, dict[str, Any]] = {
         ),
         "options": _options({
             "memories_per_task": {"type": "integer", "minimum": 1, "default": 250,
-                                  "description": "Ring size per task (250 = A-GEM's code on permuted MNIST, 25 per class x 10; the same as agem, so the two compare at equal memory)."},
+                                  "description": "Ring size per task (250 = A-GEM's code on permuted MNIST, 25 per class x 10; the same as agem, so the two compare at equal memory); "
+                                  "ignored when memory_size is set."},
+            "memory_size": _memory_size("memories_per_task per task"),
             "replay_batch_size": _replay_batch_size(
                 "Examples per memory batch (null = the current task's training batch size, as the paper's equal "
                 "batch and memory-batch sizes); capped by the memory."),
@@ -104,8 +121,8 @@ MANIFESTS: dict[str, dict[str, Any]] = {
         "factory": "climb_replay.er_ring:RingReplay",
     },
     "agem": {
-        "summary": "A-GEM: project the gradient when it conflicts with the gradient on an episodic memory of past "
-        "tasks, so the memory loss does not increase.",
+        "summary": "A-GEM: project the gradient, and the update AdamW actually applies, when they conflict with the "
+        "gradient on a memory of past tasks, so the memory loss does not rise to first order.",
         "paper": AGEM,
         "description": (
             "When a task ends, memories_per_task of its training examples, drawn at random, are stored as indices. "
@@ -113,13 +130,27 @@ MANIFESTS: dict[str, dict[str, Any]] = {
             "examples drawn uniformly from the past tasks' memories (each through its own head), without losing "
             "the batch gradient g (set aside, then restored). If g . g_ref < 0, g is replaced by "
             "g - (g . g_ref / g_ref . g_ref) g_ref over all trainable parameters as one flat vector (heads "
-            "included), which has a zero dot product with g_ref. Costs one extra forward/backward per step."
+            "included), which has a zero dot product with g_ref. That is the paper's guarantee for SGD only: the "
+            "harness's AdamW (moments, per-coordinate scaling, weight decay) can still apply an update delta with "
+            "delta . g_ref > 0. So with project_update (default) the update itself is projected too: after the "
+            "optimizer step, delta = theta_after - theta_before is replaced by delta - (delta . g_ref / |g_ref|^2) "
+            "g_ref over the parameters the optimizer updated when delta . g_ref > 0, and AdamW's first moment is "
+            "corrected so that its own update rule gives exactly the applied update (second moment and step "
+            "count unchanged). Chosen over plain SGD so that agem keeps the optimizer, learning rate and schedule "
+            "of the methods it is compared with. With memory_size M over T tasks each task keeps M // T (one more "
+            "for the first M % T). Costs one extra forward/backward and one copy of the trainable weights per step."
         ),
         "options": _options({
             "memories_per_task": {"type": "integer", "minimum": 1, "default": 250,
-                                  "description": "Examples kept per past task (A-GEM's official code on permuted MNIST: 25 per class x 10 classes)."},
+                                  "description": "Examples kept per past task (A-GEM's official code on permuted MNIST: 25 per class x 10 classes); "
+                                  "ignored when memory_size is set."},
+            "memory_size": _memory_size("memories_per_task per task"),
             "sample_size": {"type": "integer", "minimum": 1, "default": 256,
                             "description": "Memory examples per reference gradient (A-GEM's official EPS_MEM_BATCH_SIZE, 256); capped by the memory."},
+            "project_update": {"type": "boolean", "default": True,
+                               "description": "Also project the parameter update the optimizer applied (and correct AdamW's first "
+                               "moment to match), so that the memory loss never rises to first order with AdamW either. "
+                               "false = the gradient projection alone, as in the paper and CL-Gym (exact for SGD only)."},
         }),
         "factory": "climb_replay.agem:AGEM",
     },

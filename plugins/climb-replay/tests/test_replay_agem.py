@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from climb_replay._common import memory_loss
 
@@ -119,3 +120,162 @@ def test_in_a_run_updates_never_oppose_the_reference_and_references_use_past_mem
         assert call.task in order[: call.learning]
         assert set(call.indices) <= set(agem.memory.indices(call.task))
     assert [len(agem.memory.indices(t)) for t in order] == [10, 10, 10]
+
+
+# --------------------------------------------------------------------------- the applied update (AdamW)
+class _UpdateProbe:
+    """Wraps an A-GEM's step hooks in a real run and measures, on the actual parameters, the update the
+    runner's AdamW applied: delta = theta after the step (and after A-GEM's after_optimizer_step) minus
+    theta before it, against a g_ref recomputed independently (zeroed gradients, back-propagated loss of
+    the reference batch the method drew, at theta before the step). Also re-derives AdamW's update from
+    the optimizer state the step left, to check that the state matches what was applied."""
+
+    def __init__(self, agem):
+        self.cosines: list[float] = []  # cos(delta, g_ref) per step with a memory; > 0: memory loss rises
+        self.state_mismatch: list[float] = []  # max |theta - AdamW(theta_before; state)| per step
+        self.optimizers: set[str] = set()
+        self.projected: list[bool] = []  # per step with a memory: did A-GEM project the applied update?
+        self._pending = None
+        before, after = agem.before_optimizer_step, agem.after_optimizer_step
+
+        def before_step(ctx, task, batch):
+            before(ctx, task, batch)
+            self._pending = None
+            if ctx.task_index == 0 or not agem.last_reference_entries:
+                return
+            params = _trainable(ctx)
+            grads = [p.grad for p in params]
+            for p in params:
+                p.grad = None
+            memory_loss(ctx, agem.last_reference_entries).backward()
+            reference = _flat([p.grad for p in params], params).double()
+            for p, g in zip(params, grads):
+                p.grad = g
+            lrs = {id(group): float(group["lr"]) for group in ctx.optimizer.param_groups}  # before the scheduler steps
+            self._pending = (params, [p.detach().clone() for p in params], reference, lrs)
+
+        def after_step(ctx, task, batch):
+            count = agem.update_projections
+            after(ctx, task, batch)
+            if self._pending is None:
+                return
+            self.projected.append(agem.update_projections > count)
+            params, old, reference, lrs = self._pending
+            delta = torch.cat([(p.detach().double() - o.double()).reshape(-1) for p, o in zip(params, old)])
+            self.cosines.append(float(delta @ reference) / max(1e-30, float(delta.norm() * reference.norm())))
+            self.optimizers.add(type(ctx.optimizer).__name__)
+            self.state_mismatch.append(_adamw_mismatch(ctx.optimizer, dict(zip(map(id, params), old)), lrs))
+
+        agem.before_optimizer_step, agem.after_optimizer_step = before_step, after_step
+
+    def violations(self, tol=1e-4):
+        """Steps whose update raises the memory loss to first order: delta . g_ref > tol |delta| |g_ref|."""
+        return [c for c in self.cosines if c > tol]
+
+
+def _adamw_mismatch(optimizer, old, lrs):
+    """max |theta - theta_before (1 - lr wd) + (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps)| over stepped parameters."""
+    worst = 0.0
+    for group in optimizer.param_groups:
+        lr, (beta1, beta2) = lrs[id(group)], group["betas"]
+        for p in group["params"]:
+            state = optimizer.state.get(p, {})
+            if p.grad is None or "exp_avg" not in state:
+                continue
+            step = float(state["step"])
+            denom = state["exp_avg_sq"].sqrt() / (1 - beta2**step) ** 0.5 + group["eps"]
+            predicted = old[id(p)] * (1 - lr * group["weight_decay"]) - lr / (1 - beta1**step) * state["exp_avg"] / denom
+            worst = max(worst, float((p.detach() - predicted).abs().max()))
+    return worst
+
+
+def test_the_applied_adamw_update_never_raises_the_memory_loss(h, tmp_path):
+    agem = h.build("agem", memories_per_task=10, sample_size=12)
+    assert agem.project_update  # the default
+    probe = _UpdateProbe(agem)
+    h.run(agem, tmp_path, tasks=3, epochs=2)
+    assert probe.optimizers == {"AdamW"}  # the runner's own optimizer
+    assert len(probe.cosines) == 2 * 12  # every step of tasks 1 and 2 (48 examples / 8, 2 epochs)
+    assert probe.violations() == [], probe.violations()  # dot(delta, -g_ref) >= -1e-4 |delta| |g_ref|
+    assert max(probe.cosines) <= 1e-4 and min(probe.cosines) < -1e-3  # it does descend the memory loss at times
+    # the update had to be projected on some steps (the gradient projection alone was not enough there)
+    assert 0 < sum(probe.projected) < len(probe.projected)
+
+
+def test_the_projected_gradient_alone_lets_adamw_raise_the_memory_loss(h, tmp_path):
+    """The old behaviour (project_update: false): the same check fails on a third of the steps."""
+    agem = h.build("agem", memories_per_task=10, sample_size=12, project_update=False)
+    probe = _UpdateProbe(agem)
+    h.run(agem, tmp_path, tasks=3, epochs=2)
+    assert len(probe.cosines) == 24
+    assert len(probe.violations()) >= 3 and max(probe.cosines) > 1e-2, probe.cosines
+    assert agem.projections > 0 and agem.update_projections == 0
+
+
+def test_adamw_state_matches_the_update_that_was_applied(h, tmp_path):
+    agem = h.build("agem", memories_per_task=10, sample_size=12)
+    probe = _UpdateProbe(agem)
+    h.run(agem, tmp_path, tasks=3, epochs=2)
+    assert sum(probe.projected) > 0
+    # AdamW's rule, from theta before the step and the state after it, gives exactly the parameters now
+    assert max(probe.state_mismatch) < 1e-6, probe.state_mismatch
+
+
+def test_without_the_moment_correction_the_state_check_fails(h, tmp_path):
+    """The state check above can fail: skip the first-moment correction and it does, on projected steps."""
+    from climb_replay.agem import AGEM
+
+    class Uncorrected(AGEM):
+        @staticmethod
+        def _correct_moments(*args, **kwargs):
+            return None
+
+    agem = h.build("agem", memories_per_task=10, sample_size=12)
+    agem.__class__ = Uncorrected
+    probe = _UpdateProbe(agem)
+    h.run(agem, tmp_path, tasks=3, epochs=2)
+    assert agem.update_projections > 0
+    assert probe.violations() == []  # the parameters are still projected
+    assert max(probe.state_mismatch) > 1e-5
+
+
+def test_update_projection_is_exactly_the_formula(h):
+    """One step by hand: AdamW steps, then delta is replaced by delta - (delta . r / r . r) r when delta . r > 0."""
+    ctx = h.context(lr=0.05)
+    agem = h.build("agem", memories_per_task=10, sample_size=64)
+    ctx.task_index = 0
+    agem.on_task_start(ctx)
+    agem.on_task_end(ctx)
+    ctx.task_index = 1
+    agem.on_task_start(ctx)
+    reference = _reference_gradient(ctx, agem)
+    params = _trainable(ctx)
+    # g agrees with g_ref (g . g_ref > 0: A-GEM leaves it alone), but AdamW's first step is about
+    # -lr sign(g), and sign(g) opposes g_ref on all coordinates but one: the update raises the memory loss
+    big = reference.abs().argmax()
+    g = -1e-6 * reference.sign()
+    g[big] = 10 * reference[big]
+    assert float(g @ reference) > 0
+    _set_grads(ctx, g)
+    # the A-GEM step
+    agem.before_optimizer_step(ctx, "yesno", ctx.batch("yesno", [0, 1]))
+    theta = _flat([p.detach().clone() for p in params], params)
+    ctx.optimizer.step()
+    raw = _flat([p.detach().clone() for p in params], params) - theta
+    agem.after_optimizer_step(ctx, "yesno", {})
+    applied = _flat([p.detach().clone() for p in params], params) - theta
+    stepped = torch.cat([torch.full((p.numel(),), p.grad is not None) for p in params])
+    r = torch.where(stepped, reference, torch.zeros_like(reference))
+    assert agem.projections == 0 and float(raw @ reference) > 0  # the raw AdamW update raises the memory loss
+    expected = raw - (raw @ r) / (r @ r) * r
+    assert agem.update_projections == 1
+    torch.testing.assert_close(applied, expected, rtol=1e-4, atol=1e-7)
+    assert float(applied @ reference) <= 1e-4 * float(applied.norm() * reference.norm())
+    assert agem.last_update_dots[1] == pytest.approx(0.0, abs=1e-4 * float(applied.norm() * reference.norm()))
+
+
+def test_memory_size_splits_one_budget_over_the_tasks(h, tmp_path):
+    agem = h.build("agem", memory_size=7, sample_size=4)  # 3 tasks: 3 + 2 + 2
+    results = h.run(agem, tmp_path, tasks=3)
+    assert [len(agem.memory.indices(t)) for t in results["tasks"]] == [3, 2, 2]
+    assert len(agem.memory) == 7

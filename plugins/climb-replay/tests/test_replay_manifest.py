@@ -15,10 +15,10 @@ from climb_harness.schemas import check_options_schema, options_with_defaults, v
 
 NAMES = ["experience-replay", "er-reservoir", "er-ring", "agem"]
 DEFAULTS = {
-    "experience-replay": {"memory_percentage": 0.01, "replay_frequency": 100, "replay_batch_size": None},
+    "experience-replay": {"memory_percentage": 0.01, "memory_size": None, "replay_frequency": 100, "replay_batch_size": None},
     "er-reservoir": {"memory_size": 1000, "replay_frequency": 100, "replay_batch_size": None, "replay_from": "past"},
-    "er-ring": {"memories_per_task": 250, "replay_batch_size": None},
-    "agem": {"memories_per_task": 250, "sample_size": 256},
+    "er-ring": {"memories_per_task": 250, "memory_size": None, "replay_batch_size": None},
+    "agem": {"memories_per_task": 250, "memory_size": None, "sample_size": 256, "project_update": True},
 }
 
 
@@ -48,6 +48,14 @@ def test_option_defaults_and_unknown_options(name):
     assert options_with_defaults(schema, {"memory": 5})[1] != []
     first_int = next(k for k, v in schema["properties"].items() if v["type"] == "integer")
     assert options_with_defaults(schema, {first_int: 0})[1] != []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_method_offers_one_total_memory_budget(name):
+    """memory_size: total examples stored over the whole sequence, the same option name in every replay method."""
+    prop = {c.name: c for c in climb_algorithms()}[name].manifest["options"]["properties"]["memory_size"]
+    assert "integer" in prop["type"] and prop["minimum"] == 1
+    assert "total" in prop["description"].lower() or "Total" in prop["description"]
 
 
 def test_entry_point_names_the_hook_module():

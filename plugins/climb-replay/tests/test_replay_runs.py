@@ -38,3 +38,35 @@ def test_the_float_tensor_check_can_fail(h):
     algorithm.memory.cached = {"batch": torch.zeros(2, 3)}
     with pytest.raises(AssertionError, match="float tensor"):
         h.assert_holds_no_float_tensors(algorithm)
+
+
+BUDGET = {  # a native per-task size that differs from the budget's share, to show memory_size overrides it
+    "experience-replay": {"memory_percentage": 0.5, "replay_frequency": 2},
+    "er-reservoir": {"replay_frequency": 2},
+    "er-ring": {"memories_per_task": 20},
+    "agem": {"memories_per_task": 20, "sample_size": 4},
+}
+
+
+@pytest.mark.parametrize("name", list(BUDGET))
+def test_memory_size_is_one_total_budget_over_the_sequence(h, tmp_path, name):
+    """memory_size=7 over 3 tasks: 7 examples stored in all, 3 + 2 + 2 where the memory is per task."""
+    algorithm = h.build(name, memory_size=7, **BUDGET[name])
+    results = h.run(algorithm, tmp_path, tasks=3)
+    memory = algorithm.memory
+    if name == "er-reservoir":  # one shared reservoir of 7, filled from the stream of all tasks
+        assert len(memory) == 7 and memory.seen == 3 * 48
+    else:
+        assert [len(memory.indices(t)) for t in results["tasks"]] == [3, 2, 2]
+        assert all(len(set(memory.indices(t))) == len(memory.indices(t)) for t in results["tasks"])
+
+
+def test_budget_shares_add_up_to_the_total():
+    from climb_replay._common import budget_share
+
+    for total in (1, 2, 7, 100, 101):
+        for tasks in (1, 2, 3, 7):
+            shares = [budget_share(total, tasks, i) for i in range(tasks)]
+            assert sum(shares) == total and max(shares) - min(shares) <= 1 and shares == sorted(shares, reverse=True)
+    with pytest.raises(ValueError):
+        budget_share(10, 3, 3)
