@@ -1,6 +1,6 @@
 """Harness training throughput against a bare PyTorch loop doing the same steps.
 
-Same process, same model (the default ViLT-BERT on easy-VQA, or ``--encoder``), same pre-collated
+Same process, same model (the default vl-minilm on easy-VQA, or ``--encoder``), same pre-collated
 batches in the same order, same AdamW + linear schedule. The harness side is a real Runner whose
 per-epoch ``train_seconds`` (training only, validation excluded) is summed; the bare side is a
 plain loop over ``model.loss``. Runs alternate (bare, harness, bare, ...) and the medians are
@@ -82,7 +82,7 @@ def bare_seconds(registry: Registry, args: argparse.Namespace) -> tuple[float, i
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--task", default="easyvqa-color")
-    parser.add_argument("--encoder", default="vilt-bert")
+    parser.add_argument("--encoder", default="vl-minilm")
     parser.add_argument("--examples", type=int, default=800)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=2)
