@@ -38,7 +38,7 @@ MEMORY_BUDGET = 150
 METHODS: dict[str, tuple[str, dict[str, Any]]] = {
     "sequential-ft": ("sequential-ft", {}),
     "frozen-encoder": ("frozen-encoder", {}),
-    "frozen-bottom-k": ("frozen-bottom-k", {"k": 1}),
+    "frozen-bottom-k": ("frozen-bottom-k", {"k": 0}),  # the image embeddings; k=1 would freeze vl-minilm's one fused layer too
     "direct-ft": ("direct-ft", {}),
     "multitask": ("multitask", {}),
     "ewc": ("ewc", {}),
@@ -103,6 +103,7 @@ def main() -> None:
     parser.add_argument("--memory", type=int, default=MEMORY_BUDGET, help="examples every replay method stores in all")
     parser.add_argument("--config", help="experiment config (default: the embedded default benchmark)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="extra --set for climb run")
+    parser.add_argument("--table-only", action="store_true", help="only tabulate the runs already in --output")
     args = parser.parse_args()
     climb = [sys.executable, "-c", "import sys; from climb_harness.cli import main; sys.exit(main())"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
@@ -111,7 +112,7 @@ def main() -> None:
         name, options = METHODS.get(label, (label, {}))
         budget_options = memory_options(name, args.memory)
         budgets[label] = args.memory if budget_options else None
-        for seed in args.seeds:
+        for seed in [] if args.table_only else args.seeds:
             entry = json.dumps([{"name": name, "label": label, "options": {**options, **budget_options}}])
             command = [*climb, "run", "--output", str(args.output), "--set", f"algorithms={entry}", "--set", f"seeds=[{seed}]",
                        "--set", "training.progress=false"]

@@ -99,7 +99,7 @@ class EWC(Algorithm):
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(options)
         opts = self.options
-        self.ewc_lambda = float(opts.get("ewc_lambda", 100.0))
+        self.ewc_lambda = float(opts.get("ewc_lambda", 1e5))
         self.sample_percentage = float(opts.get("fisher_sample_percentage", 0.25))
         self.max_batches: int | None = opts.get("fisher_max_batches", 64)
         self.fisher_batch_size: int | None = opts.get("fisher_batch_size")

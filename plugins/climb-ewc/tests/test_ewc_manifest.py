@@ -26,7 +26,7 @@ def test_validator_rejects_an_unknown_manifest_field():
 
 def test_option_defaults_and_unknown_options_are_rejected():
     # ewc_lambda and penalty are CLiMB's; the Fisher sample is larger than CLiMB's 1% (see the README)
-    assert DEFAULT_OPTIONS == {"ewc_lambda": 100.0, "fisher_sample_percentage": 0.1, "fisher_max_batches": 64,
+    assert DEFAULT_OPTIONS == {"ewc_lambda": 1e5, "fisher_sample_percentage": 0.1, "fisher_max_batches": 64,
                                "fisher_batch_size": None, "fisher_backend": "auto", "fisher_vmap_chunk_size": None,
                                "penalty": "random-past"}
     schema = MANIFEST["options"]
@@ -80,5 +80,5 @@ def test_core_registry_finds_and_builds_it():
     entry = registry.get("algorithm", "ewc")
     assert entry.plugin.distribution == "climb-ewc" and entry.problems == []
     algorithm = registry.build("algorithm", "ewc", {"penalty": "all-past"})
-    assert isinstance(algorithm, EWC) and algorithm.mode == "all-past" and algorithm.ewc_lambda == 100.0
+    assert isinstance(algorithm, EWC) and algorithm.mode == "all-past" and algorithm.ewc_lambda == 1e5
     assert algorithm.name == "ewc"

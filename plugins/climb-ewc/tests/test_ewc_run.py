@@ -40,12 +40,15 @@ def test_a_strong_penalty_keeps_important_weights_near_the_first_anchor(h, tmp_p
     assert drift[0.0] > 0 and drift[1e4] < 0.5 * drift[0.0], drift
 
 
-def test_the_default_lambda_has_an_effect(h, tmp_path):
+def test_climbs_lambda_and_the_default_have_an_effect(h, tmp_path):
     """At CLiMB's lambda = 100 the penalty constrains the encoder (drift about 0.3x that of lambda = 0
-    here). With 0.1.0's squared batch-mean Fisher it was about 0.93x: EWC was all but switched off."""
-    drift = _drifts(h, tmp_path, (0.0, h.build().ewc_lambda))
-    assert h.build().ewc_lambda == 100.0
+    here). With 0.1.0's squared batch-mean Fisher it was about 0.93x: EWC was all but switched off.
+    The default (1e5, from the sweep on the default benchmark) constrains it further."""
+    default = h.build().ewc_lambda
+    assert default == 1e5
+    drift = _drifts(h, tmp_path, (0.0, 100.0, default))
     assert drift[0.0] > 0 and drift[100.0] < 0.6 * drift[0.0], drift
+    assert drift[default] < drift[100.0], drift
 
 
 def test_resume_reproduces_an_uninterrupted_run(h, tmp_path):
