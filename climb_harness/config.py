@@ -154,14 +154,11 @@ def resolve_protocol(config: Mapping[str, Any], source: str) -> dict[str, Any]:
     """The selection and report splits; refuses choosing epochs on the split that is reported or on test."""
     protocol = {**PROTOCOL_DEFAULTS, **config.get("protocol", {})}
     if "eval_split" in config:
-        legacy = config["eval_split"]
-        if legacy == "test":
-            raise ConfigError(
-                f"eval_split: test ({source}) would choose each task's best epoch on the test split, which biases every "
-                "reported score upwards. Remove eval_split; epochs are chosen on protocol.selection_split (default val) "
-                "and scores are reported on protocol.report_split (default test)."
-            )
-        protocol["selection_split"] = legacy
+        raise ConfigError(
+            f"eval_split ({source}) is no longer a setting: it chose epochs and reported scores on one split, which biases "
+            "every reported score upwards (and eval_split: test chose epochs on test). Remove it; epochs are now chosen on "
+            "protocol.selection_split (default val) and every score is reported on protocol.report_split (default test)."
+        )
     if protocol["selection_split"] == "test":
         raise ConfigError(
             f"protocol.selection_split: test ({source}) would choose epochs on the test split. Choose on val (the default) "

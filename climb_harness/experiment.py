@@ -18,7 +18,7 @@ from typing import Any
 from climb_harness.api import Algorithm
 from climb_harness.config import run_label
 from climb_harness.errors import RunError
-from climb_harness.references import cache_dir, code_hash, direct_key, direct_reference
+from climb_harness.references import cache_dir, code_hash, direct_key, direct_reference, requirement_versions
 from climb_harness.registry import Registry
 from climb_harness.results import RESULTS_FILE, read_results, write_json
 
@@ -65,7 +65,7 @@ class Experiment:
         entry = self.registry.get(kind, spec["name"])
         return {"name": spec["name"], "options": self.registry.resolve_options(kind, spec["name"], spec["options"], where),
                 "distribution": entry.plugin.distribution, "version": entry.plugin.version,
-                "code": code_hash(entry.component.factory)}
+                "requirements": requirement_versions(entry.plugin.distribution), "code": code_hash(entry.component.factory)}
 
     def references(self, tasks: list[Any], seed: int) -> dict[str, Any]:
         refs: dict[str, Any] = {"random": {t.name: float(t.manifest["random_baseline"]) for t in tasks}, "direct": {},

@@ -268,8 +268,11 @@ def compute_all(
                 f"direct fine-tuning ({float(direct_list[i]):.2f}, {_interval_text(direct_intervals[i], level)}) is not "  # type: ignore[arg-type]
                 f"clearly above the random baseline {random_list[i]:.2f}, so the denominator is noise."
             )
-        elif kt[i] is None:
-            undefined[f"knowledge_transfer.{name}"] = "direct fine-tuning scored exactly the random baseline."
+        elif float(direct_list[i]) <= random_list[i]:  # type: ignore[arg-type]
+            kt[i] = None
+            undefined[f"knowledge_transfer.{name}"] = (
+                f"direct fine-tuning ({float(direct_list[i]):.2f}) is not above the random baseline {random_list[i]:.2f}."  # type: ignore[arg-type]
+            )
 
     forget = forgetting(rows, random_list)
     for j, name in enumerate(names[:-1]):
@@ -282,8 +285,10 @@ def compute_all(
                     f"{name} was learned to {rows[j][j]:.2f} ({_interval_text(ci[j][j], level)}), not clearly above "  # type: ignore[index]
                     f"its random baseline {random_list[j]:.2f}: there was no gain to forget."
                 )
-            elif forget[i][j] is None:
-                undefined[key] = f"{name} was learned to exactly its random baseline: there was no gain to forget."
+            elif rows[j][j] <= random_list[j]:
+                forget[i][j] = None
+                undefined[key] = (f"{name} was learned to {rows[j][j]:.2f}, not above its random baseline "
+                                  f"{random_list[j]:.2f}: there was no gain to forget.")
 
     later = kt[1:]
     mean_kt = mean_defined(later)

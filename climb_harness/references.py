@@ -6,11 +6,15 @@
   so that a grid of algorithms and later runs share it.
 
 The cache key must change whenever the score could: it hashes the encoder and task (name, options
-with their defaults resolved, distribution version, a hash of the source files of the packages that
-implement them, the task's data fingerprint), the training options, the protocol (selection and
+with their defaults resolved, distribution version, the installed versions of what the distribution
+requires (e.g. the packages that ship pretrained weights), a hash of the source files of the packages
+that implement them, the task's data fingerprint), the training options, the protocol (selection and
 report splits, interval settings), the seed, the harness version, a hash of the core's own source
 files, and the versions of the libraries that compute the numbers (torch, transformers, adapters,
-numpy). An upgrade of any of them recomputes the reference instead of reusing a stale score.
+numpy). An upgrade of any of them recomputes the reference instead of reusing a stale score. Not in
+the key: the contents of weight folders a user points an option at (their paths are), and non-Python
+files of the packages. Any edit of the core's source, even of a report module, recomputes every
+reference: safe, at the cost of one direct fine-tuning run per task.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -73,6 +78,26 @@ def package_folder(module: str) -> str | None:
         return None
     origin = Path(spec.origin)
     return str(origin.parent if origin.name == "__init__.py" else origin)
+
+
+def requirement_versions(distribution: str | None) -> dict[str, str | None]:
+    """Installed versions of what ``distribution`` requires (e.g. the packages that ship its weights)."""
+    if not distribution:
+        return {}
+    try:
+        requires = importlib.metadata.requires(distribution) or []
+    except importlib.metadata.PackageNotFoundError:
+        return {}
+    versions: dict[str, str | None] = {}
+    for requirement in requires:
+        if "extra ==" in requirement:
+            continue
+        name = re.split(r"[\s<>=!~;\[(]", requirement.strip(), maxsplit=1)[0]
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return dict(sorted(versions.items()))
 
 
 def code_hash(factory: Any) -> str | None:

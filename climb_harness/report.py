@@ -89,7 +89,8 @@ def scalar_metrics(results: Mapping[str, Any]) -> dict[str, float | None]:
         found = _metrics.compute_all(matrix, results.get("initial_scores") or None, random, direct, tasks,
                                      ci=results.get("accuracy_matrix_ci"), direct_ci=refs.get("direct_ci"))
     transfer = found.get("knowledge_transfer")
-    if found.get("mean_knowledge_transfer") is None and isinstance(transfer, Mapping) and tasks:
+    legacy = "protocol" not in results  # schema 1.0: its stored mean included task 0
+    if (legacy or found.get("mean_knowledge_transfer") is None) and isinstance(transfer, Mapping) and tasks:
         # over tasks 1..T-1, as compute_all defines it (task 0 is a built-in 0 for fine-tuning methods)
         found["mean_knowledge_transfer"] = _metrics.mean_defined([transfer.get(t) for t in tasks[1:]])
     return {key: found.get(key) for key in SCALAR_METRICS}
@@ -173,6 +174,11 @@ def aggregate(results_list: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, 
                 f"runs of algorithm '{name}' use different task orders ({group[0].get('tasks')} and "
                 f"{results.get('tasks')}); aggregate one task order at a time."
             )
+        if group and _protocol(group[0]) != _protocol(results):
+            raise ValueError(
+                f"runs of algorithm '{name}' were scored under different protocols ({_protocol(group[0])} and "
+                f"{_protocol(results)}); aggregate runs of one protocol (one harness version) at a time."
+            )
         group.append(results)
     out: dict[str, dict[str, Any]] = {}
     for name, runs in groups.items():
@@ -190,6 +196,15 @@ def aggregate(results_list: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, 
         summary["peak_memory_mb"] = _mean_std([t.get("peak_memory_mb") for t in timing])
         out[name] = summary
     return out
+
+
+def _protocol(results: Mapping[str, Any]) -> tuple[str, str]:
+    """(selection split, report split) of a run; schema 1.0 selected and reported on ``eval_split``."""
+    protocol = results.get("protocol")
+    if protocol:
+        return str(protocol.get("selection_split")), str(protocol.get("report_split"))
+    legacy = str(results.get("eval_split", "val"))
+    return legacy, legacy
 
 
 def _pm(stat: Mapping[str, Any], digits: int) -> str:

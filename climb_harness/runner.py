@@ -32,7 +32,7 @@ import random
 import resource
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from climb_harness.api import Algorithm, Task, TaskInfo
+from climb_harness.api import Algorithm, OptimizerConfig, Task, TaskInfo
 from climb_harness.confidence import DEFAULT_LEVEL, DEFAULT_RESAMPLES, bootstrap_interval
 from climb_harness.checkpoints import checkpoint_path, load_checkpoint, save_checkpoint
 from climb_harness.data import SplitData, load_split
@@ -98,9 +98,10 @@ _CI_STREAM = 0xC1  # seeds the bootstrap of each accuracy-matrix entry
 def isolated_rng(device: torch.device) -> Iterator[None]:
     """Run a block on copies of the Python, NumPy and torch RNG states, restored afterwards."""
     python_state, numpy_state = random.getstate(), np.random.get_state()
-    devices = [device.index or 0] if device.type == "cuda" else []
+    accelerator = device.type if device.type in ("cuda", "mps", "xpu") else "cuda"
+    devices = [device.index or 0] if device.type == accelerator else []
     try:
-        with torch.random.fork_rng(devices=devices):
+        with torch.random.fork_rng(devices=devices, device_type=accelerator):
             yield
     finally:
         random.setstate(python_state)
@@ -197,7 +198,8 @@ def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[s
             if not param.requires_grad or id(param) in seen:
                 continue
             seen.add(id(param))
-            (no_decay if isinstance(module, NORM_TYPES) or name == "bias" else decay).append(param)
+            is_bias = name == "bias" or name.endswith("_bias")  # e.g. nn.MultiheadAttention.in_proj_bias
+            (no_decay if isinstance(module, NORM_TYPES) or is_bias else decay).append(param)
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     return [g for g in groups if g["params"]]
 
@@ -306,6 +308,10 @@ class Runner:
         scores, intervals = [], []
         for column, name in enumerate(self.task_order):
             stats = self.evaluate(name, self.report_data)
+            if len(stats.statistics()) == 0:
+                raise RunError(f"Task {name!r} has no examples in its {self.spec.report_split!r} split, which every score is "
+                               "reported on (protocol.report_split); give the task labelled examples there, or choose "
+                               "another report split.")
             scores.append(round(stats.value(), 6))
             low, high = bootstrap_interval(
                 statistic_kind(self.infos[name]), stats.statistics(), (self.spec.seed, row + 1, column, _CI_STREAM),
@@ -331,8 +337,13 @@ class Runner:
         own = self.spec.algorithm.configure_optimizer(self.ctx, groups, lr)
         if own is None:
             return build_optimizer(self.model, lr, self.training), "linear-warmup"
+        name = self.spec.algorithm.name
+        if not isinstance(own, OptimizerConfig) or not isinstance(own.optimizer, torch.optim.Optimizer):
+            got = type(own).__name__ if not isinstance(own, OptimizerConfig) else f"OptimizerConfig({type(own.optimizer).__name__})"
+            raise RunError(f"Algorithm {name!r}: configure_optimizer returned {got}; return None (the harness's AdamW) or "
+                           "climb_harness.api.OptimizerConfig(optimizer=<a torch.optim.Optimizer>, schedule=...).")
         if own.schedule not in ("linear-warmup", "constant"):
-            raise RunError(f"Algorithm {self.spec.algorithm.name!r} asked for the learning-rate schedule {own.schedule!r}; "
+            raise RunError(f"Algorithm {name!r} asked for the learning-rate schedule {own.schedule!r}; "
                            "configure_optimizer must return OptimizerConfig(schedule='linear-warmup' or 'constant').")
         return own.optimizer, own.schedule
 
@@ -342,6 +353,9 @@ class Runner:
         named = self.spec.algorithm.selection_tasks(self.ctx)
         if named is None:
             return [current]
+        if isinstance(named, str) or not isinstance(named, Iterable):
+            raise RunError(f"Algorithm {self.spec.algorithm.name!r}: selection_tasks returned {named!r}; return None (the "
+                           "current task) or a list of task names, e.g. [ctx.current_task].")
         chosen = list(dict.fromkeys(named))
         seen = self.task_order[: self.ctx.task_index + 1]
         unseen = [t for t in chosen if t not in seen]
@@ -465,6 +479,12 @@ class Runner:
         algorithm.setup(self.ctx)
         if resume and self.results_path.exists():
             results = read_results(self.results_path)
+            if results.get("schema_version") != "1.1":
+                raise RunError(
+                    f"{self.results_path} was written by an earlier climb-harness (results schema {results.get('schema_version')}, "
+                    "which selected and reported on one split); it cannot be resumed under the current protocol. Nothing was "
+                    "changed; start the run again in a new --output folder."
+                )
             if results.get("config") != spec.config:
                 raise RunError(
                     f"{self.results_path} was written by a different configuration, so --resume would mix two experiments. "

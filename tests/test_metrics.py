@@ -255,15 +255,29 @@ def test_matches_numpy_reference_on_random_matrices(seed):
     np.testing.assert_allclose(got, ref["forgetting"], rtol=1e-9, equal_nan=True)
     np.testing.assert_allclose(np.array(m.knowledge_transfer(A, direct, rand)), ref["kt"], rtol=1e-9)
     # the same numbers through compute_all, from plain lists
+    # (compute_all reports a ratio only where its denominator is positive: a gain over random)
     out = m.compute_all(A.tolist(), init.tolist(), rand.tolist(), direct.tolist())
     assert out["average_accuracy"] == pytest.approx(ref["aa"])
-    assert out["knowledge_transfer"] == {str(i): pytest.approx(v) for i, v in enumerate(ref["kt"])}
+    assert out["knowledge_transfer"] == {
+        str(i): pytest.approx(v) if direct[i] > rand[i] else None for i, v in enumerate(ref["kt"])
+    }
     for i in range(1, T):
         assert out["forgetting"][f"after:{i}"] == {
-            str(j): pytest.approx(ref["forgetting"][i, j]) for j in range(i)
+            str(j): pytest.approx(ref["forgetting"][i, j]) if A[j, j] > rand[j] else None for j in range(i)
         }
 
 
 def test_metrics_module_does_not_import_torch():
     code = "import sys, climb_harness.metrics; sys.exit(1 if 'torch' in sys.modules else 0)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_negative_denominators_are_null_with_a_reason_even_without_intervals():
+    # x learned to 20 < random 25; direct of x 10 < random 25
+    A = [[20.0, 10.0], [15.0, 90.0]]
+    out = m.compute_all(A, None, [25.0, 50.0], [10.0, 80.0], ["x", "y"])
+    assert out["forgetting"]["after:y"]["x"] is None
+    assert "not above its random baseline 25.00" in out["undefined"]["forgetting.after:y.x"]
+    assert out["knowledge_transfer"]["x"] is None
+    assert "not above the random baseline" in out["undefined"]["knowledge_transfer.x"]
+    assert out["knowledge_transfer"]["y"] == pytest.approx(100 * (90 - 80) / (80 - 50))

@@ -181,7 +181,8 @@ def test_selection_tasks_choose_the_epoch_on_the_seen_tasks(tmp_path: Path) -> N
 
 # --------------------------------------------------------------------------- config
 @pytest.mark.parametrize("overrides, match", [
-    (["eval_split=test"], "eval_split: test"),
+    (["eval_split=test"], "eval_split: test chose epochs on test"),
+    (["eval_split=val"], "no longer a setting"),
     (["protocol.selection_split=test"], "selection_split: test"),
     (["protocol.report_split=val"], "both 'val'"),
 ])
@@ -246,3 +247,62 @@ def test_conformance_flags_a_normalisation_layer_that_would_be_decayed() -> None
     with pytest.raises(_Failed, match=r"LayerNorm\.weight"):
         _check_norm_decay(encoder)
     assert not encoder.LayerNorm.weight.requires_grad
+
+
+class BadOptimizer(Algorithm):
+    def __init__(self, returned: Any) -> None:
+        super().__init__({})
+        self.returned = returned
+
+    def configure_optimizer(self, ctx: Any, param_groups: list[dict[str, Any]], lr: float) -> Any:
+        return self.returned(param_groups) if callable(self.returned) else self.returned
+
+
+@pytest.mark.parametrize("returned, match", [
+    (lambda groups: torch.optim.SGD(groups, lr=0.1), "returned SGD"),
+    (OptimizerConfig(None), r"OptimizerConfig\(NoneType\)"),
+    (lambda groups: OptimizerConfig(torch.optim.SGD(groups, lr=0.1), schedule="cosine"), "'cosine'"),
+])
+def test_a_wrong_configure_optimizer_is_a_clear_error(tmp_path: Path, returned: Any, match: str) -> None:
+    with pytest.raises(RunError, match=match):
+        Runner(make_spec(tmp_path, BadOptimizer(returned))).run()
+
+
+class SelectsAString(Algorithm):
+    def selection_tasks(self, ctx: Any) -> Any:
+        return ctx.current_task
+
+
+def test_selection_tasks_returning_a_string_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(RunError, match="a list of task names"):
+        Runner(make_spec(tmp_path, SelectsAString({}))).run()
+
+
+def test_an_empty_report_split_is_a_clear_error(tmp_path: Path) -> None:
+    spec = make_spec(tmp_path)
+    spec.tasks[1].examples = lambda split, real=spec.tasks[1].examples: [] if split == "test" else real(split)  # type: ignore[method-assign]
+    with pytest.raises(RunError, match="empty split|no examples in its 'test' split"):
+        Runner(spec).run()
+
+
+def test_multihead_attention_biases_get_no_decay() -> None:
+    model = nn.MultiheadAttention(8, 2)
+    decay, no_decay = parameter_groups(model, 0.01)
+    names = {id(p): n for n, p in model.named_parameters()}
+    assert "in_proj_bias" in {names[id(p)] for p in no_decay["params"]}
+    assert "in_proj_weight" in {names[id(p)] for p in decay["params"]}
+
+
+def test_resuming_a_run_of_the_previous_results_schema_is_refused(tmp_path: Path) -> None:
+    import json
+
+    (tmp_path / "results.json").write_text(json.dumps({"schema_version": "1.0", "config": {"test": True}, "accuracy_matrix": []}))
+    with pytest.raises(RunError, match="earlier climb-harness"):
+        Runner(make_spec(tmp_path)).run(resume=True)
+
+
+def test_requirement_versions_name_the_packages_a_distribution_needs() -> None:
+    versions = references.requirement_versions("climb-harness")
+    assert versions["torch"] == references.importlib.metadata.version("torch")
+    assert "pytest" not in versions  # an extra, not a requirement
+    assert references.requirement_versions("no-such-distribution-xyz") == {}

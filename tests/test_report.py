@@ -27,7 +27,8 @@ def make_results(algorithm="sequential_ft", seed=0, A=None, *, status="complete"
     direct = {"vqa": 85.0, "nlvr2": None}
     complete = status == "complete"
     return {
-        "schema_version": "1.0",
+        "schema_version": "1.1",
+        "protocol": {"selection_split": "val", "report_split": "test"},
         "status": status,
         "tasks": list(TASKS),
         "algorithm": algorithm,
@@ -246,3 +247,16 @@ def test_methods_that_did_not_learn_are_marked():
     assert report.did_not_learn({"mean_knowledge_transfer": {"mean": -50.5}})
     assert not report.did_not_learn({"mean_knowledge_transfer": {"mean": -49.5}})
     assert not report.did_not_learn({"mean_knowledge_transfer": {"mean": None}})
+
+
+def test_legacy_results_are_read_and_never_mixed_with_current_ones():
+    current = make_results("seq", 0)
+    legacy = make_results("seq", 1)
+    legacy["schema_version"] = "1.0"
+    del legacy["protocol"]
+    legacy["eval_split"] = "val"
+    legacy["metrics"]["knowledge_transfer"] = {"vqa": 10.0, "nlvr2": -30.0}
+    legacy["metrics"]["mean_knowledge_transfer"] = -10.0  # 1.0 averaged task 0 in
+    assert report.scalar_metrics(legacy)["mean_knowledge_transfer"] == -30.0
+    with pytest.raises(ValueError, match="different protocols"):
+        report.aggregate([current, legacy])
