@@ -204,9 +204,12 @@ def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[s
     return [g for g in groups if g["params"]]
 
 
-def build_optimizer(model: torch.nn.Module, lr: float, training: TrainingOptions) -> torch.optim.Optimizer | None:
-    """AdamW over trainable parameters, no weight decay on biases and normalisation layers (as in CLiMB)."""
-    groups = parameter_groups(model, training.weight_decay)
+def build_optimizer(model: torch.nn.Module, lr: float, training: TrainingOptions,
+                    groups: list[dict[str, Any]] | None = None) -> torch.optim.Optimizer | None:
+    """AdamW over trainable parameters, no weight decay on biases and normalisation layers (as in CLiMB).
+
+    ``groups`` are :func:`parameter_groups` of ``model`` when the caller already has them."""
+    groups = parameter_groups(model, training.weight_decay) if groups is None else groups
     if not groups:
         return None
     # fused: one kernel for all parameters; ~10x cheaper than the per-tensor loop on CPU for large
@@ -336,7 +339,7 @@ class Runner:
             return None, "constant"
         own = self.spec.algorithm.configure_optimizer(self.ctx, groups, lr)
         if own is None:
-            return build_optimizer(self.model, lr, self.training), "linear-warmup"
+            return build_optimizer(self.model, lr, self.training, groups), "linear-warmup"
         name = self.spec.algorithm.name
         if not isinstance(own, OptimizerConfig) or not isinstance(own.optimizer, torch.optim.Optimizer):
             got = type(own).__name__ if not isinstance(own, OptimizerConfig) else f"OptimizerConfig({type(own.optimizer).__name__})"
