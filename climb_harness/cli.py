@@ -16,7 +16,10 @@ from typing import Any
 import click
 
 from climb_harness._version import __version__
-from climb_harness.errors import ClimbError, UsageError
+from climb_harness.errors import ClimbError, UsageError, shorten
+
+#: The longest error message printed: a value echoed from a 1 MB file must not flood the terminal.
+MAX_MESSAGE = 2_000
 
 KIND_CHOICES = {"tasks": "task", "encoders": "encoder", "algorithms": "algorithm"}
 
@@ -29,20 +32,35 @@ plugin_option = click.option(
 )
 
 
-def _fail(exc: ClimbError) -> None:
-    click.echo(f"Error: {exc}", err=True)
-    sys.exit(exc.exit_code)
+def _fail(message: str, exit_code: int) -> None:
+    click.echo(f"Error: {shorten(' '.join(message.split()), MAX_MESSAGE)}", err=True)
+    sys.exit(exit_code)
 
 
 def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a ClimbError into its one-paragraph message and exit code instead of a traceback."""
+    """Turn a ClimbError into its one-paragraph message and exit code instead of a traceback.
+
+    Anything else that escapes is a bug of the harness: it is reported in one paragraph too (exit 1),
+    with the traceback only when ``CLIMB_DEBUG=1``.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except ClimbError as exc:
-            _fail(exc)
+            _fail(str(exc), exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if os.environ.get("CLIMB_DEBUG"):
+                raise
+            _fail(
+                f"climb-harness hit an unexpected {type(exc).__name__}: {shorten(exc, 500)}. This is a bug in the harness "
+                f"(or in a plugin it called), not in your input: please report it with the command you ran; rerun with "
+                f"CLIMB_DEBUG=1 to see the traceback. Anything already written is kept (use --resume for a run).",
+                1,
+            )
 
     return wrapper
 
@@ -86,6 +104,9 @@ def list_cmd(what: str | None, as_json: bool, plugins: tuple[str, ...]) -> None:
     for plugin in broken:
         for error in plugin["errors"]:
             click.echo(f"plugin error: {error}", err=True)
+    for info in registry.plugins:
+        for warning in info.warnings:
+            click.echo(f"plugin warning: {warning}", err=True)
 
 
 @main.command("validate")
@@ -106,6 +127,7 @@ def validate_cmd(selected: tuple[str, ...], plugins: tuple[str, ...]) -> None:
             f"{', '.join(sorted(p.name + ' (' + p.distribution + ')' for p in registry.plugins)) or '(none)'}."
         )
     chosen = [p for p in registry.plugins if not selected or p.name in selected or p.distribution in selected]
+    registry.check_factories()
     errors = 0
     for plugin in chosen:
         for error in plugin.errors:
@@ -114,12 +136,46 @@ def validate_cmd(selected: tuple[str, ...], plugins: tuple[str, ...]) -> None:
         entries = [e for e in registry.all_entries() if e.plugin is plugin]
         for entry in entries:
             for problem in entry.problems:
-                click.echo(f"ERROR {plugin.label} > {entry.kind} {entry.name!r} > {problem.path}: {problem.message} (rule: {problem.rule})")
+                click.echo(f"ERROR {plugin.label} > {entry.kind} {shorten(repr(entry.name), 80)} > {problem.path}: {problem.message} (rule: {problem.rule})")
                 errors += 1
-        if plugin.ok and all(e.status == "ok" for e in entries):
+        for warning in plugin.warnings:
+            click.echo(f"WARN  {warning}")
+        if plugin.ok and not plugin.warnings and all(e.status == "ok" for e in entries):
             click.echo(f"ok    {plugin.label}: {len(entries)} component(s)")
     click.echo(f"{len(chosen)} plugin(s) checked, {errors} error(s)")
     sys.exit(1 if errors else 0)
+
+
+@main.command("show")
+@click.argument("name", metavar="NAME|KIND:NAME")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@plugin_option
+@handles_errors
+def show_cmd(name: str, as_json: bool, plugins: tuple[str, ...]) -> None:
+    """Show a component's manifest, its options (type, default, constraints, description) and its paper."""
+    from climb_harness.registry import KINDS
+    from climb_harness.show import describe
+
+    registry = load_registry(plugins)
+    kind, sep, bare = name.partition(":")
+    kinds = [kind] if sep and kind in KINDS else list(KINDS)
+    bare = bare if sep and kind in KINDS else name
+    entries = [e for k in kinds for e in registry.entries[k].get(bare, [])]
+    if not entries and len(kinds) == 1:
+        registry.get(kinds[0], bare)  # raises, naming the installed ones and the closest
+    if not entries:
+        import difflib
+
+        known = sorted({e.name for e in registry.all_entries()})
+        close = difflib.get_close_matches(bare, known, n=1)
+        raise UsageError(
+            f"No component named {shorten(repr(bare), 80)}.{f' Did you mean {close[0]!r}?' if close else ''} Installed: "
+            f"{shorten(', '.join(known) or '(none)', 600)}. Run `climb list` to see them by kind."
+        )
+    if as_json:
+        click.echo(json.dumps([e.describe() | {"manifest": dict(e.manifest)} for e in entries], indent=2, default=str))
+        return
+    click.echo("\n\n".join(describe(e) for e in entries))
 
 
 # --------------------------------------------------------------------------- run / report
@@ -140,8 +196,8 @@ def run_cmd(config_path: str | None, plugins: tuple[str, ...], overrides: tuple[
     config = load_config(config_path, overrides, output)
     registry = load_registry(tuple(plugins) + tuple(config["plugins"]))
     for plugin in registry.plugins:
-        for error in plugin.errors:
-            click.echo(f"warning: {error}", err=True)
+        for problem in plugin.errors + plugin.warnings:
+            click.echo(f"warning: {problem}", err=True)
     results = Experiment(config, registry, echo=lambda line: click.echo(line, err=True)).run(resume=resume)
     for result in results:
         protocol = result.get("protocol") or {"report_split": result.get("eval_split", "val"), "selection_split": result.get("eval_split", "val")}

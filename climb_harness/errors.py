@@ -29,3 +29,21 @@ class PluginError(ClimbError):
 
 class RunError(ClimbError):
     """A run could not go on: missing data, a corrupt checkpoint, a results folder in the way."""
+
+
+def shorten(text: object, limit: int = 300, tail: int = 0) -> str:
+    """``text`` (``str()`` of it) cut to ``limit`` characters, saying how much was left out.
+
+    Error messages echo values from configs, manifests and files: a 1 MB value must not become a
+    1 MB message. ``tail`` keeps that many characters of the end too (where jsonschema says what is
+    wrong with the value it echoed first).
+
+    >>> shorten("x" * 10, 8)
+    'xxxxx… (5 more characters)'
+    """
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    keep = max(limit - 3 - tail, 1)
+    end = text[len(text) - tail :] if tail else ""
+    return f"{text[:keep]}… ({len(text) - keep - tail} more characters){' ' + end if end else ''}"

@@ -12,19 +12,17 @@ import dataclasses
 import difflib
 import importlib
 import importlib.metadata
-import importlib.util
 import inspect
-import sys
+import re
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import pluggy
 
-from climb_harness import hookspecs
+from climb_harness import hookspecs, plugin_paths
 from climb_harness.api import API_VERSION, Component
-from climb_harness.errors import PluginError, UnknownComponentError, UsageError
-from climb_harness.schemas import Violation, check_options_schema, options_with_defaults, validate
+from climb_harness.errors import PluginError, UnknownComponentError, UsageError, shorten
+from climb_harness.schemas import Violation, check_options_schema, json_problems, options_with_defaults, validate
 
 ENTRY_POINT_GROUP = "climb.plugins"
 KINDS = ("task", "encoder", "algorithm")
@@ -41,10 +39,11 @@ class PluginInfo:
     source: str  # "entry point" or "--plugin"
     module: str = ""
     errors: list[str] = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def label(self) -> str:
-        return f"plugin {self.name!r} ({self.distribution} {self.version})"
+        return f"plugin {shorten(repr(self.name), 80)} ({shorten(self.distribution, 80)} {shorten(self.version, 120)})"
 
     @property
     def ok(self) -> bool:
@@ -83,6 +82,8 @@ class Entry:
             "version": self.plugin.version,
             "plugin": self.plugin.name,
             "summary": str(self.manifest.get("summary", "")),
+            "paper": self.manifest.get("paper"),
+            "options": self.manifest.get("options"),
             "status": self.status,
             "problems": [str(p) for p in self.problems],
         }
@@ -125,9 +126,15 @@ def _format_plugin_exception(info: PluginInfo, exc: BaseException) -> str:
             f"arguments to match a hook in climb_harness.hookspecs (an implementation may take a subset "
             f"of the spec's arguments, never others)."
         )
+    if isinstance(exc, SystemExit):
+        what = f"called sys.exit({shorten(exc.code, 60)!s}) while being imported"
+    elif isinstance(exc, KeyboardInterrupt):
+        what = "raised KeyboardInterrupt while being imported"
+    else:
+        what = f"failed to import ({type(exc).__name__}: {shorten(exc)})"
     return (
-        f"{info.label} failed to import ({type(exc).__name__}: {exc}). The rest of the plugins still work; "
-        f"fix the error in module {info.module or info.name!r} or uninstall {info.distribution}."
+        f"{info.label} {what}. The rest of the plugins still work; "
+        f"fix the error in module {shorten(repr(info.module or info.name), 120)} or uninstall {info.distribution}."
     )
 
 
@@ -173,36 +180,36 @@ class Registry:
             owners[ep.name] = info
             try:
                 self.pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=ep.name)
-            except Exception as exc:  # a plugin's import error must not stop discovery
+            except BaseException as exc:  # noqa: BLE001 - a plugin's sys.exit() or error must not stop discovery
                 info.errors.append(_format_plugin_exception(info, exc))
                 self._drop(ep.name)
                 continue
             self._check_hooks(info)
 
     def _load_extra(self, spec: str) -> None:
-        path = Path(spec)
-        looks_like_path = spec.endswith(".py") or "/" in spec or "\\" in spec
-        info = PluginInfo(path.stem if looks_like_path else spec, "(--plugin)", str(path) if looks_like_path else spec, "--plugin", spec)
-        if looks_like_path and not path.exists():
-            raise UsageError(
-                f"--plugin {spec!r}: no such file or folder. Give the path of a plugin's .py file or package "
-                f"folder, or the dotted name of an importable module (as with pytest -p)."
-            )
+        """Load ``--plugin spec`` (rules in :mod:`climb_harness.plugin_paths`)."""
+        for target in plugin_paths.targets(spec):
+            self._load_target(spec, target)
+
+    def _load_target(self, spec: str, target: plugin_paths.PluginTarget) -> None:
+        info = PluginInfo(target.name, target.distribution, target.version, "--plugin", target.module)
         self.plugins.append(info)
         try:
-            module = _import_plugin(spec, path, looks_like_path)
+            module = target.load()
         except ModuleNotFoundError as exc:
-            if exc.name == spec.split(".")[0] or exc.name == spec:
+            if target.file is None and exc.name in (target.module, target.module.split(".")[0]):
+                self.plugins.remove(info)
                 raise UsageError(
-                    f"--plugin {spec!r}: no module of that name can be imported. Install the plugin, add its folder "
-                    f"to PYTHONPATH, or give the path of its .py file."
+                    f"--plugin {shorten(spec, 200)!r}: no module {target.module!r} can be imported. Install the plugin, "
+                    f"add its folder to PYTHONPATH, or give the path of its .py file, package or distribution folder."
                 ) from exc
             info.errors.append(_format_plugin_exception(info, exc))
             return
-        except Exception as exc:
+        except BaseException as exc:  # noqa: BLE001 - isolate sys.exit() and errors at import
             info.errors.append(_format_plugin_exception(info, exc))
             return
         if self.pm.is_registered(module):
+            self.plugins.remove(info)  # installed and named again with --plugin: loaded once
             return
         if self.pm.has_plugin(info.name):
             other = next((p for p in self.plugins if p.name == info.name and p is not info), None)
@@ -214,7 +221,7 @@ class Registry:
             return
         try:
             self.pm.register(module, name=info.name)
-        except Exception as exc:
+        except BaseException as exc:  # noqa: BLE001
             info.errors.append(_format_plugin_exception(info, exc))
             self._drop(info.name)
             return
@@ -245,40 +252,66 @@ class Registry:
     def _collect_components(self) -> None:
         by_name = {p.name: p for p in self.plugins}
         for kind in KINDS:
-            caller = getattr(self.pm.hook, _HOOK_OF_KIND[kind])
-            for impl in caller.get_hookimpls():
+            hook = _HOOK_OF_KIND[kind]
+            for impl in getattr(self.pm.hook, hook).get_hookimpls():
                 info = by_name.get(impl.plugin_name) or PluginInfo(impl.plugin_name, "(unknown)", "-", "registered")
                 try:
-                    components = list(impl.function() or [])
-                except Exception as exc:
+                    returned = impl.function()
+                    components = [] if returned is None else list(returned) if isinstance(returned, (list, tuple)) else returned
+                except BaseException as exc:  # noqa: BLE001 - sys.exit() in a hook must not end the command
                     info.errors.append(
-                        f"{info.label}: hook {_HOOK_OF_KIND[kind]} raised {type(exc).__name__}: {exc}. "
+                        f"{info.label}: hook {hook} raised {type(exc).__name__}: {shorten(exc)}. "
                         f"Its components are left out; fix the hook."
+                    )
+                    continue
+                if not isinstance(components, list):
+                    info.errors.append(
+                        f"{info.label}: hook {hook} returned {type(returned).__name__} {shorten(repr(returned), 60)}, not a "
+                        f"list of Components; return [climb_harness.api.{kind}(manifest, factory), ...]."
                     )
                     continue
                 for component in components:
                     self._add(kind, component, info)
         self._flag_duplicates()
+        self._flag_empty_plugins()
 
     def _add(self, kind: str, component: Any, info: PluginInfo) -> None:
         hook = _HOOK_OF_KIND[kind]
         if not isinstance(component, Component):
             info.errors.append(
-                f"{info.label}: hook {hook} returned {type(component).__name__} {component!r:.60}, not a "
+                f"{info.label}: hook {hook} returned {type(component).__name__} {shorten(repr(component), 60)}, not a "
                 f"climb_harness.api.Component; build it with climb_harness.api.{kind}(manifest, factory)."
             )
             return
-        entry = Entry(component, info)
-        if component.kind != kind:
-            entry.problems.append(Violation("$.kind", "kind", f"a {component.kind} returned by hook {hook}; return it from {_HOOK_OF_KIND[component.kind]}"))
-        entry.problems += validate(kind, dict(component.manifest))
-        if problem := api_version_problem(component.manifest.get("api_version")):
-            entry.problems.append(problem)
-        if isinstance(component.manifest.get("options"), Mapping):
-            entry.problems += check_options_schema(component.manifest["options"])
-        if isinstance(component.factory, str) and ":" not in component.factory:
-            entry.problems.append(Violation("(factory)", "module:attribute", f"factory {component.factory!r} must be 'module:attribute'"))
-        self.entries[kind].setdefault(component.name, []).append(entry)
+        if not isinstance(component.manifest, Mapping):
+            info.errors.append(
+                f"{info.label}: hook {hook} returned a Component whose manifest is a {type(component.manifest).__name__}, "
+                f"not a dict; build it with climb_harness.api.{kind}({{'name': ..., ...}}, factory)."
+            )
+            return
+        try:
+            manifest = dict(component.manifest)
+        except Exception as exc:  # noqa: BLE001 - a Mapping whose items() raises
+            info.errors.append(f"{info.label}: hook {hook} returned a manifest that cannot be read ({type(exc).__name__}: {shorten(exc)}); return a plain dict.")
+            return
+        component = Component(component.kind, manifest, component.factory)
+        entry = Entry(component, info, manifest_problems(kind, component))
+        self.entries[kind].setdefault(_display_name(manifest.get("name")), []).append(entry)
+
+    def _flag_empty_plugins(self) -> None:
+        """A plugin that offers nothing and observes nothing is almost always a wrong module."""
+        registered = {e.plugin.name for kind in KINDS for entries in self.entries[kind].values() for e in entries}
+        for info in self.plugins:
+            if not info.ok or info.name in registered:
+                continue
+            plugin = self.pm.get_plugin(info.name)
+            hooks = [c.name for c in (self.pm.get_hookcallers(plugin) or [])] if plugin is not None else []
+            if not any(h not in _HOOK_OF_KIND.values() for h in hooks):
+                info.warnings.append(
+                    f"{info.label} registers no component and implements no lifecycle hook: module "
+                    f"{shorten(repr(info.module), 120)} has no climb_tasks/climb_encoders/climb_algorithms returning a "
+                    f"component. Point --plugin (or the entry point) at the module that defines the hooks."
+                )
 
     def _flag_duplicates(self) -> None:
         for kind, by_name in self.entries.items():
@@ -290,6 +323,16 @@ class Registry:
                     entry.problems.append(
                         Violation("$.name", "unique name", f"{kind} {name!r} is registered by both {owners}; uninstall one of them or rename the component")
                     )
+
+    def check_factories(self) -> None:
+        """Import every valid component's factory (``climb validate``; ``climb list`` stays import-free)."""
+        for entry in self.all_entries():
+            if entry.problems:
+                continue
+            try:
+                _import_factory(entry)
+            except PluginError as exc:
+                entry.problems.append(Violation("(factory)", "importable callable", str(exc)))
 
     # ------------------------------------------------------------------ queries
     def all_entries(self, kind: str | None = None) -> list[Entry]:
@@ -329,7 +372,7 @@ class Registry:
             raise UsageError(
                 f"Invalid options for {kind} {name!r}{' at ' + where if where else ''}: "
                 + "; ".join(str(p) for p in problems)
-                + f". Its options are: {allowed} (see `climb list {kind}s --json`)."
+                + f". Its options are: {allowed} (see `climb show {name}`)."
             )
         return resolved
 
@@ -340,12 +383,13 @@ class Registry:
         factory = _import_factory(entry)
         try:
             obj = factory(resolved)
-        except (FileNotFoundError, UsageError, PluginError):
+        except (FileNotFoundError, UsageError, PluginError, KeyboardInterrupt):
             raise
-        except Exception as exc:
+        except BaseException as exc:  # noqa: BLE001 - a factory's sys.exit() must not end the run silently
             raise PluginError(
                 f"Building {kind} {name!r} from {entry.plugin.distribution} {entry.plugin.version} failed: "
-                f"{type(exc).__name__}: {exc}"
+                f"{type(exc).__name__}: {shorten(exc)}. This is the plugin's fault, not the config's, unless the "
+                f"message names an option: report it to the plugin's authors."
             ) from exc
         try:
             obj.manifest = dict(entry.manifest)
@@ -370,25 +414,48 @@ class Registry:
         return out
 
 
-def _import_plugin(spec: str, path: Path, looks_like_path: bool) -> Any:
-    if not looks_like_path:
-        return importlib.import_module(spec)
-    path = path.resolve()
-    if path.is_dir():
-        sys.path.insert(0, str(path.parent))
-        return importlib.import_module(path.name)
-    module_name = f"climb_plugin_{path.stem}"
-    module_spec = importlib.util.spec_from_file_location(module_name, path)
-    if module_spec is None or module_spec.loader is None:
-        raise ImportError(f"cannot load {path} as a Python module")
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[module_name] = module
-    try:
-        module_spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(module_name, None)
-        raise
-    return module
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]*")
+API_VERSION_PATTERN = re.compile(r"[0-9]+\.[0-9]+")
+FACTORY_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def _display_name(name: Any) -> str:
+    """The registry key of a manifest's name: a broken name still gets a key, so it can be reported."""
+    if name is None:
+        return "<unnamed>"
+    return name if isinstance(name, str) else f"<{type(name).__name__} name>"
+
+
+def manifest_problems(kind: str, component: Component) -> list[Violation]:
+    """Everything ``climb run`` would reject about a component, found without building it."""
+    manifest = component.manifest
+    problems = json_problems(manifest)
+    if component.kind != kind:
+        problems.append(Violation("$.kind", "kind", f"a {shorten(repr(component.kind), 40)} component returned by hook {_HOOK_OF_KIND[kind]}; "
+                                  f"return it from {_HOOK_OF_KIND.get(component.kind, 'the hook of its kind')}"))
+    if problems:  # the schemas judge plain JSON only
+        return problems + _factory_problems(component.factory)
+    problems += validate(kind, manifest)
+    # JSON schema's "pattern" searches, and Python's "$" matches before a trailing newline: match whole strings.
+    for key, pattern in (("name", NAME_PATTERN), ("api_version", API_VERSION_PATTERN)):
+        value = manifest.get(key)
+        if isinstance(value, str) and pattern.match(value) and not pattern.fullmatch(value):
+            problems.append(Violation(f"$.{key}", "pattern", f"{shorten(repr(value), 80)} has characters after the {key} (a trailing newline?)"))
+    if problem := api_version_problem(manifest.get("api_version")):
+        problems.append(problem)
+    if isinstance(manifest.get("options"), Mapping) and not any(p.path.startswith("$.options") for p in problems):
+        problems += check_options_schema(manifest["options"])
+    return problems + _factory_problems(component.factory)
+
+
+def _factory_problems(factory: Any) -> list[Violation]:
+    if callable(factory) and not isinstance(factory, str):
+        return []
+    if not isinstance(factory, str):
+        return [Violation("(factory)", "module:attribute", f"the factory is a {type(factory).__name__}; give 'package.module:Class' or a callable")]
+    if not FACTORY_PATTERN.fullmatch(factory):
+        return [Violation("(factory)", "module:attribute", f"factory {shorten(repr(factory), 120)} must be 'package.module:attribute'")]
+    return []
 
 
 def _import_factory(entry: Entry) -> Callable[..., Any]:
@@ -400,10 +467,16 @@ def _import_factory(entry: Entry) -> Callable[..., Any]:
         obj: Any = importlib.import_module(module_name)
         for part in attr.split("."):
             obj = getattr(obj, part)
-    except Exception as exc:
+    except BaseException as exc:  # noqa: BLE001 - sys.exit() in a factory module is the plugin's fault
         raise PluginError(
             f"The {entry.kind} {entry.name!r} from {entry.plugin.distribution} {entry.plugin.version} names the factory "
-            f"{factory!r}, which cannot be imported ({type(exc).__name__}: {exc}). Fix the plugin's manifest or "
+            f"{factory!r}, which cannot be imported ({type(exc).__name__}: {shorten(exc)}). Fix the plugin's manifest or "
             f"reinstall {entry.plugin.distribution} with its dependencies."
         ) from exc
+    if not callable(obj):
+        raise PluginError(
+            f"The {entry.kind} {entry.name!r} from {entry.plugin.distribution} {entry.plugin.version} names the factory "
+            f"{factory!r}, which is a {type(obj).__name__}, not a callable. Point it at the class or function that builds "
+            f"the component from its options."
+        )
     return obj

@@ -74,6 +74,8 @@ def test_list_json_shows_every_kind(site, pf, healthy):
         "version": "1.4.0",
         "plugin": healthy,
         "summary": "test task ztest-colour",
+        "paper": None,
+        "options": pf.task_manifest()["options"],
         "status": "ok",
         "problems": [],
     }
@@ -250,7 +252,7 @@ def _no_default(site, pf):
 def _factory_without_colon(site, pf):
     return {"tasks": [(pf.task_manifest("ztest-bad"), "ztest_pkg.tasks.Task")]}, [
         "task 'ztest-bad'",
-        "factory 'ztest_pkg.tasks.Task' must be 'module:attribute'",
+        "factory 'ztest_pkg.tasks.Task' must be 'package.module:attribute'",
         "(rule: module:attribute)",
     ]
 
@@ -356,6 +358,7 @@ LIST_WITHOUT_TORCH = textwrap.dedent(
     with contextlib.redirect_stdout(out):
         main(["list", "--json"], standalone_mode=False)
     listing = json.loads(out.getvalue())
+    heavy_after_list = sorted(m for m in ("torch", "transformers") if m in sys.modules)
     with contextlib.redirect_stdout(io.StringIO()):
         try:
             main(["validate", sys.argv[1]], standalone_mode=False)
@@ -364,14 +367,16 @@ LIST_WITHOUT_TORCH = textwrap.dedent(
     print(json.dumps({
         "names": [c["name"] for c in listing["components"]],
         "validate_exit": code,
-        "heavy": sorted(m for m in ("torch", "transformers") if m in sys.modules),
+        "heavy": heavy_after_list,
+        "after_validate": sorted(m for m in ("torch", "transformers") if m in sys.modules),
         "culprit": Spy.culprit,
     }))
     """
 )
 
 
-def test_list_and_validate_do_not_import_torch(site, pf):
+def test_list_does_not_import_torch_and_validate_imports_factories(site, pf):
+    """``climb list`` reads manifests only; ``climb validate`` also imports each factory (it must resolve)."""
     heavy = site.write_module(
         "heavy",
         "import torch\n\nclass Model:\n    def __init__(self, options):\n        self.net = torch.nn.Linear(1, 1)\n",
@@ -396,6 +401,7 @@ def test_list_and_validate_do_not_import_torch(site, pf):
     assert report["heavy"] == [], (
         f"climb list imported {report['heavy']}; first import from:\n{report['culprit']}"
     )
+    assert "torch" in report["after_validate"]  # the factories' module was imported
 
 
 def test_plugin_installed_with_pip_is_listed(tmp_path):
@@ -487,6 +493,8 @@ def test_plugin_installed_with_pip_is_listed(tmp_path):
             "version": "0.3.1",
             "plugin": "ztest_wheel",
             "summary": "a task from an installed wheel",
+            "paper": None,
+            "options": manifest["options"],
             "status": "ok",
             "problems": [],
         }

@@ -76,6 +76,8 @@ def test_discovers_every_kind_through_entry_points(site, pf):
         "version": "1.2.3",
         "plugin": ep,
         "summary": "test encoder ztest-enc",
+        "paper": None,
+        "options": pf.encoder_manifest("ztest-enc")["options"],
         "status": "ok",
         "problems": [],
     }
