@@ -14,9 +14,26 @@ The three live kinds:
 * :class:`Encoder` (a ``torch.nn.Module``) turns a list of examples into a batch of CPU tensors
   (:meth:`Encoder.collate`) and a batch into one vector per *view* (:meth:`Encoder.forward`).
   A view is one image of a two-image example, or one answer choice of a multiple-choice one.
+  It must set ``hidden_size`` (the width of those vectors; the task heads are built from it) and
+  may list ``layer_groups()``: parameter-name prefixes relative to the encoder, bottom-up.
 * :class:`Algorithm` is the research code of a continual-learning method. The runner (the
   engineering code) calls its hooks around training steps, epochs, task boundaries and
   evaluation, following CL-Gym's timeline, and checkpoints its :meth:`Algorithm.state_dict`.
+
+The harness builds every component the same way: it fills the option schema's defaults into the
+options a config gives, validates them, calls ``factory(options)``, and then sets the object's
+``manifest`` to the validated manifest (so ``self.manifest`` is not yet set inside ``__init__``).
+
+A minimal plugin module, registering one algorithm::
+
+    from climb_harness.api import API_VERSION, algorithm, hookimpl
+
+    @hookimpl
+    def climb_algorithms():
+        return [algorithm({"name": "my-method", "api_version": API_VERSION, "summary": "...",
+                           "family": "regularisation", "paper": "...",
+                           "options": {"type": "object", "properties": {}}},
+                          "climb_my_method.method:MyMethod")]
 
 Torch is imported lazily: ``from climb_harness.api import Encoder`` imports it, the rest of this
 module does not.
@@ -55,15 +72,22 @@ __all__ = [
     "task",
 ]
 
-#: The version of this API. A manifest's ``api_version`` must have the same major number and a
-#: minor number no greater than this one.
+#: The version of this API (``"MAJOR.MINOR"``). A manifest's ``api_version`` is accepted when its
+#: major number equals this one's and its minor number is not greater (a plugin written for 1.0
+#: runs on a 1.3 harness, not the other way round); write ``"api_version": API_VERSION``.
 API_VERSION = "1.0"
 
-#: Marker for hook implementations in plugin modules: ``@hookimpl def climb_tasks(): ...``
+#: Marker for hook implementations in plugin modules: ``@hookimpl def climb_tasks(): ...``.
+#: The hooks are listed in :mod:`climb_harness.hookspecs`. Any function of a plugin module whose
+#: name starts with ``climb_`` counts as a hook implementation, marked or not, so a misspelled
+#: hook name makes the plugin invalid instead of never being called.
 hookimpl = pluggy.HookimplMarker("climb")
 
+#: The three kinds of component: ``"task"``, ``"encoder"`` and ``"algorithm"``.
 ComponentKind = Literal["task", "encoder", "algorithm"]
+#: The task heads of ``schemas/task.schema.json`` (built by :mod:`climb_harness.heads`).
 HeadType = Literal["classification", "multiple-choice", "soft-score", "multi-label"]
+#: What a task's examples hold: text and images, text only, or images only.
 Modality = Literal["vision-language", "language", "vision"]
 
 #: An image as a task hands it over: a file path, a PIL image, or an HxWxC uint8 array.
@@ -75,9 +99,26 @@ ImageLike = Union[str, "Image.Image", Any]
 class Component:
     """A task, encoder or algorithm offered by a plugin.
 
-    ``manifest`` is the JSON object checked against the kind's schema. ``factory`` builds the live
-    object from the validated options: ``factory(options: dict) -> Task | Encoder | Algorithm``.
-    Give it as ``"package.module:ClassName"`` so that nothing heavy is imported until it runs.
+    Build it with :func:`task`, :func:`encoder` or :func:`algorithm` rather than directly: they fill
+    in the manifest's ``kind``.
+
+    Attributes:
+        kind: ``"task"``, ``"encoder"`` or ``"algorithm"``; it must match the hook that returns the
+            component (``climb_tasks``, ``climb_encoders``, ``climb_algorithms``).
+        manifest: The JSON object checked against ``schemas/<kind>.schema.json`` (unknown fields are
+            errors). Its ``options`` is the JSON schema of the component's options: every property
+            has a ``default`` that satisfies the property's own schema.
+        factory: Builds the live object from the validated options, with their defaults filled in:
+            ``factory(options: dict) -> Task | Encoder | Algorithm``. Give it as
+            ``"package.module:ClassName"`` (dotted attributes allowed after the colon) so that
+            nothing heavy is imported until it runs; a callable is accepted too.
+
+    Example:
+        >>> c = Component("task", {"name": "my-task"}, "climb_my_task.task:MyTask")
+        >>> c.name
+        'my-task'
+        >>> Component("task", {}, "m:f").name
+        '<unnamed>'
     """
 
     kind: ComponentKind
@@ -86,21 +127,74 @@ class Component:
 
     @property
     def name(self) -> str:
+        """The manifest's ``name`` (``"<unnamed>"`` when it has none, which fails validation).
+
+        Returns:
+            The component's name as configs and ``climb list`` spell it.
+        """
         return str(self.manifest.get("name", "<unnamed>"))
 
 
 def task(manifest: Mapping[str, Any], factory: str | Callable[..., Any]) -> Component:
-    """Declare a task component (``kind`` is filled in)."""
+    """Declare a task component (``kind`` is filled in).
+
+    Args:
+        manifest: The task manifest (``schemas/task.schema.json``): ``name``, ``api_version``,
+            ``summary``, ``modality``, ``images_per_example``, ``head``, ``metric``,
+            ``random_baseline`` and optionally ``options``, ``defaults``, ``splits``, ...
+            A ``kind`` it already holds wins over the filled-in one (and must be ``"task"``).
+        factory: ``"module:attribute"`` naming a callable that takes the options dict and returns
+            a :class:`Task` (usually the class itself), or that callable.
+
+    Returns:
+        The component, to return in a list from a ``climb_tasks`` hook. Nothing is validated here:
+        the registry validates the manifest when it collects the component.
+
+    Example:
+        >>> c = task({"name": "my-task"}, "climb_my_task.task:MyTask")
+        >>> c.kind, c.manifest["kind"], c.factory
+        ('task', 'task', 'climb_my_task.task:MyTask')
+    """
     return Component("task", {"kind": "task", **manifest}, factory)
 
 
 def encoder(manifest: Mapping[str, Any], factory: str | Callable[..., Any]) -> Component:
-    """Declare an encoder component (``kind`` is filled in)."""
+    """Declare an encoder component (``kind`` is filled in).
+
+    Args:
+        manifest: The encoder manifest (``schemas/encoder.schema.json``), e.g. ``name``,
+            ``api_version``, ``summary``, the modalities it handles and its ``options``.
+            A ``kind`` it already holds wins over the filled-in one (and must be ``"encoder"``).
+        factory: ``"module:attribute"`` naming a callable that takes the options dict and returns
+            an :class:`Encoder`, or that callable.
+
+    Returns:
+        The component, to return in a list from a ``climb_encoders`` hook.
+
+    Example:
+        >>> encoder({"name": "my-encoder"}, "climb_my_encoder.encoder:MyEncoder").manifest["kind"]
+        'encoder'
+    """
     return Component("encoder", {"kind": "encoder", **manifest}, factory)
 
 
 def algorithm(manifest: Mapping[str, Any], factory: str | Callable[..., Any]) -> Component:
-    """Declare a continual-learning algorithm component (``kind`` is filled in)."""
+    """Declare a continual-learning algorithm component (``kind`` is filled in).
+
+    Args:
+        manifest: The algorithm manifest (``schemas/algorithm.schema.json``), e.g. ``name``,
+            ``api_version``, ``summary``, ``family``, ``paper`` and ``options``.
+            A ``kind`` it already holds wins over the filled-in one (and must be ``"algorithm"``).
+        factory: ``"module:attribute"`` naming a callable that takes the options dict and returns
+            an :class:`Algorithm`, or that callable.
+
+    Returns:
+        The component, to return in a list from a ``climb_algorithms`` hook.
+
+    Example:
+        >>> algorithm({"name": "my-method"}, "climb_my_method.method:MyMethod").kind
+        'algorithm'
+    """
     return Component("algorithm", {"kind": "algorithm", **manifest}, factory)
 
 
@@ -109,12 +203,22 @@ def algorithm(manifest: Mapping[str, Any], factory: str | Callable[..., Any]) ->
 class Example:
     """One example, in raw form; the encoder turns a list of them into tensors.
 
-    * ``text``: the question / sentence / context (``None`` for vision-only tasks).
-    * ``images``: zero, one or two images (paths, PIL images or uint8 arrays).
-    * ``choices``: the candidate answers of a multiple-choice example; each is paired with
-      ``text`` (and the image) to make one view.
-    * ``target``: class index (classification, multiple-choice); ``{label: score}`` soft scores
-      (soft-score, e.g. VQA's 0.3/0.6/0.9/1.0); a list of label indices (multi-label).
+    Attributes:
+        text: The question / sentence / context (``None`` for vision-only tasks).
+        images: Zero, one or two images (paths, PIL images or HxWxC uint8 arrays; see
+            :func:`load_image`), as many as the manifest's ``images_per_example``.
+        choices: The candidate answers of a multiple-choice example (``head.num_choices`` of
+            them); each is paired with ``text`` (and the image) to make one view.
+        target: The label, by head type: a class index in ``[0, num_labels)`` (classification);
+            the index of the right choice (multiple-choice); ``{label: score}`` soft scores in
+            [0, 1] (soft-score, e.g. VQA's 0.3/0.6/0.9/1.0); a list of label indices (multi-label).
+        id: An optional identifier, for the task's own bookkeeping.
+
+    Example:
+        >>> Example(text="what shape is this?", images=("img/0.png",), target=2).target
+        2
+        >>> Example(text="is it red?", choices=("yes", "no"), target=0).choices
+        ('yes', 'no')
     """
 
     text: str | None = None
@@ -126,13 +230,43 @@ class Example:
 
 @dataclasses.dataclass(frozen=True)
 class HeadSpec:
-    """The output layer a task needs; the harness builds one head per task from it."""
+    """The output layer a task needs; the harness builds one head per task from it.
+
+    The heads (:mod:`climb_harness.heads`): ``classification``, ``soft-score`` and
+    ``multi-label`` tasks get an MLP over the concatenated view vectors
+    (``Linear(hidden*views, 2*hidden) -> LayerNorm -> GELU -> Linear(2*hidden, num_labels)``);
+    ``multiple-choice`` tasks get ``Dropout(0.1) -> Linear(hidden, 1)`` per choice. Their losses:
+    cross-entropy (classification, multiple-choice), binary cross-entropy times ``num_labels``
+    (soft-score, as in VQA), binary cross-entropy (multi-label).
+
+    Attributes:
+        type: ``"classification"``, ``"multiple-choice"``, ``"soft-score"`` or ``"multi-label"``.
+        num_labels: The number of outputs: the labels, or the choices of a multiple-choice head.
+    """
 
     type: HeadType
     num_labels: int
 
     @classmethod
     def from_manifest(cls, head: Mapping[str, Any]) -> HeadSpec:
+        """Read a task manifest's ``head`` object.
+
+        Args:
+            head: ``{"type": ..., "num_labels": n}``, or ``{"type": "multiple-choice",
+                "num_choices": n}``.
+
+        Returns:
+            The spec; for multiple-choice, ``num_labels`` is ``num_choices``.
+
+        Raises:
+            KeyError: When ``type`` or the count is missing (the schema rejects such a manifest).
+
+        Example:
+            >>> HeadSpec.from_manifest({"type": "multiple-choice", "num_choices": 4})
+            HeadSpec(type='multiple-choice', num_labels=4)
+            >>> HeadSpec.from_manifest({"type": "soft-score", "num_labels": 3129}).num_labels
+            3129
+        """
         if head["type"] == "multiple-choice":
             return cls("multiple-choice", int(head["num_choices"]))
         return cls(head["type"], int(head["num_labels"]))
@@ -140,7 +274,15 @@ class HeadSpec:
 
 @dataclasses.dataclass(frozen=True)
 class TaskInfo:
-    """What an encoder and an algorithm may know about a task without loading its data."""
+    """What an encoder and an algorithm may know about a task without loading its data.
+
+    Attributes:
+        name: The task's name.
+        modality: ``"vision-language"``, ``"language"`` or ``"vision"``.
+        images_per_example: 0, 1 or 2.
+        head: The task's head.
+        max_text_length: The manifest's ``max_text_length`` (a hint for tokenisers), if any.
+    """
 
     name: str
     modality: Modality
@@ -150,13 +292,43 @@ class TaskInfo:
 
     @property
     def num_views(self) -> int:
-        """Vectors the encoder returns per example: the images, or the choices, or one."""
+        """Vectors the encoder returns per example: the images, or the choices, or one.
+
+        Returns:
+            ``head.num_labels`` (the choices) for a multiple-choice task, else
+            ``max(1, images_per_example)``.
+
+        Example:
+            >>> TaskInfo("nlvr2", "vision-language", 2, HeadSpec("classification", 2)).num_views
+            2
+            >>> TaskInfo("vcr", "vision-language", 1, HeadSpec("multiple-choice", 4)).num_views
+            4
+            >>> TaskInfo("piqa", "language", 0, HeadSpec("classification", 2)).num_views
+            1
+        """
         if self.head.type == "multiple-choice":
             return self.head.num_labels
         return max(1, self.images_per_example)
 
     @classmethod
     def from_manifest(cls, manifest: Mapping[str, Any]) -> TaskInfo:
+        """Read a task manifest.
+
+        Args:
+            manifest: A task manifest (``images_per_example`` defaults to 0).
+
+        Returns:
+            The task's info.
+
+        Raises:
+            KeyError: When ``name``, ``modality`` or ``head`` is missing.
+
+        Example:
+            >>> info = TaskInfo.from_manifest({"name": "easyvqa-shape", "modality": "vision-language",
+            ...     "images_per_example": 1, "head": {"type": "classification", "num_labels": 3}})
+            >>> info.head, info.num_views
+            (HeadSpec(type='classification', num_labels=3), 1)
+        """
         return cls(
             name=manifest["name"],
             modality=manifest["modality"],
@@ -169,36 +341,109 @@ class TaskInfo:
 class Task:
     """Base class of tasks. Subclasses implement :meth:`examples`.
 
-    The factory is called with the validated options; the harness then sets :attr:`manifest`.
-    ``examples(split)`` may return any sequence (a list, or a lazy sequence for large data sets);
-    splits are ``"train"``, ``"val"`` (model selection) and ``"test"``.
-    Raise :class:`FileNotFoundError` with the expected path and how to get the data when the
-    data is missing: the harness reports it as a one-paragraph error.
+    The factory is called with the validated options, the option schema's defaults filled in; the
+    harness then sets :attr:`manifest` (so it is not set yet inside ``__init__``). ``examples(split)``
+    may return any sequence (a list, or a lazy sequence for large data sets); splits are
+    ``"train"``, ``"val"`` (model selection: the protocol's ``selection_split``) and ``"test"``
+    (every reported score: the protocol's ``report_split``).
+
+    Attributes:
+        manifest: The validated task manifest (with ``kind``), set by the harness after the factory
+            returns; the class attribute is an empty dict.
+        options: The component's options as the factory received them (a copy).
+
+    Example:
+        >>> class Parity(Task):
+        ...     def examples(self, split):
+        ...         return [Example(text=str(i), target=i % 2) for i in range(4)]
+        >>> t = Parity({"size": 4})
+        >>> t.manifest = {"name": "parity", "modality": "language", "images_per_example": 0,
+        ...               "head": {"type": "classification", "num_labels": 2}}
+        >>> t.name, t.options, t.info.num_views, len(t.examples("train"))
+        ('parity', {'size': 4}, 1, 4)
     """
 
     manifest: Mapping[str, Any] = {}
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        """Keep the options.
+
+        Args:
+            options: The validated options, defaults filled in (``None``: none).
+        """
         self.options: dict[str, Any] = dict(options or {})
 
     @property
     def name(self) -> str:
+        """The manifest's ``name``.
+
+        Returns:
+            The task's name.
+
+        Raises:
+            KeyError: Before the harness has set the manifest (e.g. inside ``__init__``).
+        """
         return str(self.manifest["name"])
 
     @property
     def info(self) -> TaskInfo:
+        """The :class:`TaskInfo` of the manifest (what encoders and algorithms see).
+
+        Returns:
+            ``TaskInfo.from_manifest(self.manifest)``.
+        """
         return TaskInfo.from_manifest(self.manifest)
 
     def examples(self, split: str) -> Sequence[Example]:  # pragma: no cover - abstract
+        """The examples of one split.
+
+        The runner loads the training, selection and report splits once per run, before training.
+        Every split it uses must be non-empty; targets must fit the head (see :class:`Example`).
+
+        Args:
+            split: ``"train"``, ``"val"`` or ``"test"``.
+
+        Returns:
+            A sequence (``len`` and integer indexing) of :class:`Example`; replay memories address
+            training examples by their index in it, so the order must be the same every time.
+
+        Raises:
+            FileNotFoundError: When the data is missing; name the expected path and how to get the
+                data: the harness reports it as a one-paragraph error (and the conformance kit
+                skips, not fails, the split).
+            NotImplementedError: In this base class.
+        """
         raise NotImplementedError(f"task {self.name!r} does not implement examples(split)")
 
     def fingerprint(self) -> str:
-        """A string that changes when the data does; part of the reference cache key."""
+        """A string that changes when the data does; part of the reference cache key.
+
+        Returns:
+            E.g. a hash of the data files' sizes and modification times; ``""`` (the default) when
+            the data is fixed by the distribution's version.
+        """
         return ""
 
 
 def load_image(image: ImageLike) -> Image.Image:
-    """Open a task's image (path, PIL image or HxWxC uint8 array) as an RGB PIL image."""
+    """Open a task's image (path, PIL image or HxWxC uint8 array) as an RGB PIL image.
+
+    Args:
+        image: A file path, a PIL image, or an HxWxC (or HxW) uint8 array.
+
+    Returns:
+        An RGB ``PIL.Image.Image`` (a converted copy; a file is closed before returning).
+
+    Raises:
+        FileNotFoundError: When a path does not exist.
+        PIL.UnidentifiedImageError: When a file is not an image.
+
+    Example:
+        >>> import numpy as np
+        >>> img = load_image(np.zeros((2, 3, 3), dtype=np.uint8))
+        >>> img.mode, img.size
+        ('RGB', (3, 2))
+    """
     from PIL import Image
 
     if isinstance(image, Image.Image):
@@ -211,25 +456,77 @@ def load_image(image: ImageLike) -> Image.Image:
 
 # --------------------------------------------------------------------------- runtime protocols
 class ContinualModelProtocol(Protocol):
-    """The model the runner builds: one encoder plus one head per task (an ``nn.Module``)."""
+    """The model the runner builds: one encoder plus one head per task (an ``nn.Module``).
+
+    The runner builds it once per run, after the encoder's ``adapt_to_tasks``, with a head for
+    every task of the run (see :class:`HeadSpec`), all created and moved to the device before
+    :meth:`Algorithm.setup`. A head learns only from batches of its own task: in the runner's steps
+    the other heads get no gradient. Its ``state_dict()`` keys are ``encoder.*`` and
+    ``heads.<task>.*``.
+
+    Attributes:
+        encoder: The run's :class:`Encoder`.
+        heads: A ``torch.nn.ModuleDict`` from task name to head.
+    """
 
     encoder: Encoder
     heads: Any  # torch.nn.ModuleDict, task name -> head
 
-    def forward(self, task: str, batch: Mapping[str, torch.Tensor]) -> torch.Tensor: ...
+    def forward(self, task: str, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Logits of ``task``'s head on a batch (``ctx.model(task, batch)``).
 
-    def loss(self, task: str, batch: Mapping[str, torch.Tensor]) -> torch.Tensor: ...
+        Args:
+            task: A task name of the run.
+            batch: A batch as :meth:`TrainingContext.batch` returns it; ``"targets"`` is dropped
+                before the encoder sees it.
 
-    def parameters(self, recurse: bool = True) -> Iterator[torch.nn.Parameter]: ...
+        Returns:
+            ``(batch, num_labels)`` logits, or ``(batch, num_choices)`` for a multiple-choice task.
+        """
+
+    def loss(self, task: str, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """The head's loss on a batch, against ``batch["targets"]``.
+
+        Args:
+            task: A task name of the run.
+            batch: A batch holding ``"targets"``.
+
+        Returns:
+            A scalar tensor: mean cross-entropy (classification, multiple-choice), mean binary
+            cross-entropy times ``num_labels`` (soft-score) or mean binary cross-entropy
+            (multi-label).
+        """
+
+    def parameters(self, recurse: bool = True) -> Iterator[torch.nn.Parameter]:
+        """Every parameter of the encoder and the heads (``nn.Module.parameters``)."""
 
 
 class TrainingContext(Protocol):
     """What the runner hands to every algorithm hook.
 
-    ``batch(task, indices)`` returns the training examples at ``indices`` of ``task`` as a batch on
-    the device, targets under the key ``"targets"``: replay memories keep indices, not tensors.
-    ``optimizer_step(loss)`` does zero-grad, backward, clipping and the optimizer step exactly as
-    the runner's own steps do (use it for extra steps, e.g. a replay step).
+    Replay memories keep training-example indices, not tensors, and read them back with
+    :meth:`batch`. :meth:`optimizer_step` does an extra step exactly as the runner's own steps do.
+
+    Attributes:
+        model: The :class:`ContinualModelProtocol` being trained (encoder plus one head per task).
+        optimizer: The ``torch.optim.Optimizer`` of the current task, built right after
+            :meth:`Algorithm.on_task_start` over the parameters with ``requires_grad=True`` at that
+            moment (freeze in ``setup`` or ``on_task_start``). ``None`` before the first task and
+            when nothing is trainable; during ``on_task_start`` it is still the previous task's.
+        device: The ``torch.device`` the model and batches are on.
+        seed: The run's seed; seed your own generators from ``(seed, task_index, ...)``.
+        task_order: The names of the run's tasks, in learning order.
+        task_index: The position of the current task in ``task_order`` (0 in ``setup`` and, on
+            resume, in ``load_state_dict``).
+        tasks: Every task of the run, name -> :class:`TaskInfo`.
+        global_step: Training batches processed so far in the run, counted after each
+            :meth:`Algorithm.after_optimizer_step`; restored on resume.
+        batch_indices: The training-split indices of the batch in flight (in the split of the task
+            being stepped, which a method with its own ``training_batches`` may choose), valid in
+            ``training_loss`` and the optimizer-step hooks: what a memory stores.
+        initial_state: The whole model's state dict (``encoder.*``, ``heads.*``) taken before
+            ``setup`` and any training, detached on CPU (modules an algorithm adds later are not in
+            it).
     """
 
     model: ContinualModelProtocol
@@ -244,17 +541,70 @@ class TrainingContext(Protocol):
     initial_state: Mapping[str, Any]  # the whole model's state dict (encoder.*, heads.*) before any training, on CPU
 
     @property
-    def current_task(self) -> str: ...
+    def current_task(self) -> str:
+        """The name of the task being learned: ``task_order[task_index]``."""
 
-    def num_train_examples(self, task: str) -> int: ...
+    def num_train_examples(self, task: str) -> int:
+        """The size of a task's training split.
 
-    def batch_size(self, task: str) -> int: ...
+        Args:
+            task: A task name of the run.
 
-    def batch(self, task: str, indices: Sequence[int]) -> dict[str, torch.Tensor]: ...
+        Returns:
+            The number of training examples (valid indices are ``range(n)``).
+        """
 
-    def optimizer_step(self, loss: torch.Tensor) -> None: ...
+    def batch_size(self, task: str) -> int:
+        """The training batch size of a task.
 
-    def train_batches(self, task: str, batch_size: int | None = None, epoch: int = 0) -> Iterator[list[int]]: ...
+        Args:
+            task: A task name of the run.
+
+        Returns:
+            ``training.batch_size`` if set, else the task manifest's ``defaults.batch_size``,
+            else 32.
+        """
+
+    def batch(self, task: str, indices: Sequence[int]) -> dict[str, torch.Tensor]:
+        """Training examples of ``task`` as a batch on :attr:`device`.
+
+        Args:
+            task: A task name of the run (any of them, not only the current one).
+            indices: Indices into the task's training split.
+
+        Returns:
+            The encoder's collated tensors for those examples plus ``"targets"`` (class indices, or
+            a ``(batch, num_labels)`` score / multi-hot matrix), ready for ``ctx.model(task, batch)``
+            and ``ctx.model.loss(task, batch)``.
+        """
+
+    def optimizer_step(self, loss: torch.Tensor) -> None:
+        """One extra optimizer step on ``loss`` (e.g. a replay step in ``after_optimizer_step``).
+
+        Zero-grad, backward, gradient clipping (``training.max_grad_norm``) and ``optimizer.step()``,
+        as the runner's own steps do; the learning-rate schedule is not advanced and
+        ``before_optimizer_step`` is not called.
+
+        Args:
+            loss: A scalar loss with a graph to the trainable parameters.
+
+        Raises:
+            AssertionError: When there is no optimizer (outside task training, or nothing is
+                trainable).
+        """
+
+    def train_batches(self, task: str, batch_size: int | None = None, epoch: int = 0) -> Iterator[list[int]]:
+        """Shuffled index batches over a task's training split, as the runner's own epochs use.
+
+        Args:
+            task: A task name of the run.
+            batch_size: Examples per batch (``None``: :meth:`batch_size` of the task).
+            epoch: Selects the shuffle; the order is deterministic per (seed, task, epoch).
+
+        Returns:
+            An iterator of index lists (the last one may be shorter), at most
+            ``training.max_steps_per_epoch`` of them when that is set.
+        """
 
 
 # --------------------------------------------------------------------------- algorithms
@@ -262,9 +612,13 @@ class TrainingContext(Protocol):
 class OptimizerConfig:
     """An algorithm's own optimizer for one task (see :meth:`Algorithm.configure_optimizer`).
 
-    ``schedule`` is how the harness drives its learning rate within the task: ``"linear-warmup"``
-    (CLiMB's warm-up over ``training.warmup_ratio`` of the steps, then linear decay to zero) or
-    ``"constant"`` (the learning rates the optimizer was built with, for every step).
+    Attributes:
+        optimizer: A ``torch.optim.Optimizer`` over the task's parameter groups; anything else is a
+            one-paragraph error.
+        schedule: How the harness drives its learning rate within the task: ``"linear-warmup"``
+            (CLiMB's warm-up over ``training.warmup_ratio`` of the steps, then linear decay to zero)
+            or ``"constant"`` (the learning rates the optimizer was built with, for every step).
+            Any other value is an error.
     """
 
     optimizer: Any  # torch.optim.Optimizer
@@ -274,13 +628,19 @@ class OptimizerConfig:
 class Algorithm:
     """Base class of continual-learning algorithms; every hook is optional.
 
+    The factory is called with the validated options, the option schema's defaults filled in (in
+    ``self.options``); the harness then sets :attr:`manifest`. The base class is sequential
+    fine-tuning: the model's loss on the current task's batches.
+
     Order of calls in a run (``ctx`` is a :class:`TrainingContext`)::
 
         setup(ctx)                                  once, after the model is built
+        before_evaluate(ctx, task) for every task ; initial scores (before any training)
         for each task:
             on_task_start(ctx)                      then the runner builds the optimizer over
                                                     the parameters with requires_grad=True
                                                     (configure_optimizer(ctx, groups, lr), else AdamW)
+            selection_tasks(ctx)                    once: which tasks choose the epoch
             for each epoch:
                 for (task, indices) in training_batches(ctx, epoch) or the task's own batches:
                     loss = training_loss(ctx, task, batch)
@@ -295,37 +655,88 @@ class Algorithm:
             before_evaluate(ctx, task) for every task ; evaluation
             state_dict() is checkpointed
 
-    On ``--resume``, ``setup(ctx)`` then ``load_state_dict(state, ctx)`` run before the model's
-    weights are loaded, so an algorithm that adds modules (adapters) re-creates them there.
+    When nothing is trainable (no optimizer), ``training_loss`` and ``after_optimizer_step`` still
+    run, without backward, ``before_optimizer_step`` or a step. On ``--resume``, ``setup(ctx)`` then
+    ``load_state_dict(state, ctx)`` run before the model's weights are loaded, so an algorithm that
+    adds modules (adapters) re-creates them there.
+
+    Attributes:
+        manifest: The validated algorithm manifest, set by the harness after the factory returns.
+        options: The component's options as the factory received them (a copy).
+
+    Example:
+        >>> class Nothing(Algorithm):
+        ...     pass
+        >>> algo = Nothing({"strength": 0.5})
+        >>> algo.name, algo.options, algo.state_dict()
+        ('Nothing', {'strength': 0.5}, {})
     """
 
     manifest: Mapping[str, Any] = {}
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        """Keep the options.
+
+        Args:
+            options: The validated options, defaults filled in (``None``: none).
+        """
         self.options: dict[str, Any] = dict(options or {})
 
     @property
     def name(self) -> str:
+        """The manifest's ``name``, else the class name (before the harness sets the manifest)."""
         return str(self.manifest.get("name", type(self).__name__))
 
     def setup(self, ctx: TrainingContext) -> None:
-        """Prepare the model once (freeze parameters, attach modules)."""
+        """Prepare the model once (freeze parameters, attach modules).
+
+        Called after the model (encoder and every task's head) is built and on the device, and
+        after the initial ``ctx.initial_state`` is taken; before any evaluation or training.
+
+        Args:
+            ctx: The training context (``ctx.task_index`` is 0, ``ctx.optimizer`` is ``None``).
+        """
 
     def on_task_start(self, ctx: TrainingContext) -> None:
-        """Before training on ``ctx.current_task``; the optimizer is built right after."""
+        """Before training on ``ctx.current_task``; the optimizer is built right after.
+
+        Args:
+            ctx: The training context; parameters frozen here are left out of the optimizer.
+        """
 
     def configure_optimizer(self, ctx: TrainingContext, param_groups: list[dict[str, Any]], lr: float) -> OptimizerConfig | None:
         """Override to train with another optimizer than the harness's (e.g. plain SGD).
 
-        ``param_groups`` are the trainable parameters split as the harness splits them: a group with
-        weight decay and one without (biases and normalisation layers), each with its
-        ``weight_decay``; ``lr`` is the task's learning rate. Return ``None`` (the default) for the
-        harness's AdamW (CLiMB's betas, eps and weight decay) with the linear warm-up schedule.
+        Called once per task, after :meth:`on_task_start`, when at least one parameter is trainable.
+
+        Args:
+            ctx: The training context.
+            param_groups: The trainable parameters split as the harness splits them: a group with
+                weight decay and one without (biases and every parameter of a normalisation
+                layer), each with its ``weight_decay`` (empty groups are left out).
+            lr: The task's learning rate (``training.lr``, else the task manifest's default).
+
+        Returns:
+            ``None`` (the default) for the harness's AdamW (CLiMB's betas, eps and weight decay)
+            with the linear warm-up schedule, or an :class:`OptimizerConfig`.
         """
         return None
 
     def training_batches(self, ctx: TrainingContext, epoch: int) -> Iterable[tuple[str, list[int]]] | None:
-        """Override to train on other batches than the current task's (e.g. joint training)."""
+        """Override to train on other batches than the current task's (e.g. joint training).
+
+        Called once per epoch; epoch 0's batches are asked for before the epoch loop, as they size
+        the learning-rate schedule (``epochs * len(batches)`` steps).
+
+        Args:
+            ctx: The training context.
+            epoch: The epoch about to run (0-based).
+
+        Returns:
+            ``None`` (the default) for ``ctx.train_batches(ctx.current_task, epoch=epoch)``, or
+            ``(task, indices)`` pairs, each one step on ``ctx.batch(task, indices)`` (cut at
+            ``training.max_steps_per_epoch``).
+        """
         return None
 
     def selection_tasks(self, ctx: TrainingContext) -> Sequence[str] | None:
@@ -334,38 +745,108 @@ class Algorithm:
         ``None`` (the default) is the current task alone. A method trained on several tasks at once
         (e.g. joint training on every task seen so far) returns those tasks, so that the epoch it
         keeps is the best for what it was trained on. Only tasks seen so far may be named.
+
+        Args:
+            ctx: The training context (called once per task, after the optimizer is built).
+
+        Returns:
+            ``None`` or a non-empty list of task names from ``ctx.task_order[: ctx.task_index + 1]``;
+            anything else stops the run with a one-paragraph error.
         """
         return None
 
     def training_loss(self, ctx: TrainingContext, task: str, batch: Mapping[str, Any]) -> torch.Tensor:
-        """The loss to minimise on one batch; add regularisers here (e.g. EWC)."""
+        """The loss to minimise on one batch; add regularisers here (e.g. EWC).
+
+        Args:
+            ctx: The training context (``ctx.batch_indices`` holds the batch's indices).
+            task: The task the batch comes from.
+            batch: ``ctx.batch(task, indices)``: tensors on the device, ``"targets"`` included.
+
+        Returns:
+            A scalar tensor; the default is ``ctx.model.loss(task, batch)``.
+        """
         return ctx.model.loss(task, batch)
 
     def before_optimizer_step(self, ctx: TrainingContext, task: str, batch: Mapping[str, Any]) -> None:
-        """After backward, before the optimizer step: manipulate gradients here."""
+        """After backward, before the optimizer step: manipulate gradients here.
+
+        Gradient clipping (``training.max_grad_norm``) runs after this hook.
+
+        Args:
+            ctx: The training context.
+            task: The task the batch comes from.
+            batch: The batch just back-propagated.
+        """
 
     def after_optimizer_step(self, ctx: TrainingContext, task: str, batch: Mapping[str, Any]) -> None:
-        """After each optimizer step: extra steps, memory updates."""
+        """After each optimizer step: extra steps (``ctx.optimizer_step``), memory updates.
+
+        Args:
+            ctx: The training context.
+            task: The task the batch comes from.
+            batch: The batch just stepped on.
+        """
 
     def on_epoch_end(self, ctx: TrainingContext, epoch: int) -> None:
-        """After each epoch, before validation."""
+        """After each epoch, before validation.
+
+        Args:
+            ctx: The training context.
+            epoch: The epoch that ended (0-based).
+        """
 
     def on_task_end(self, ctx: TrainingContext) -> None:
-        """After a task (best weights restored): consolidate, fill memories."""
+        """After a task (best weights restored): consolidate, fill memories.
+
+        Args:
+            ctx: The training context (``ctx.current_task`` is the task just learned).
+        """
 
     def before_evaluate(self, ctx: TrainingContext, task: str) -> None:
-        """Before the model is evaluated on ``task`` (e.g. activate the task's adapter)."""
+        """Before the model is evaluated on ``task`` (e.g. activate the task's adapter).
+
+        Called before every evaluation (initial scores, epoch selection, the accuracy-matrix row),
+        inside forked random-number states, with the model then put in eval mode.
+
+        Args:
+            ctx: The training context.
+            task: The task about to be evaluated (a future one too: every task is evaluated).
+        """
 
     def state_dict(self) -> dict[str, Any]:
-        """Checkpointable state: a flat dict of tensors and JSON-serialisable values."""
+        """Checkpointable state: a flat dict of tensors and JSON-serialisable values.
+
+        Returns:
+            Everything :meth:`load_state_dict` needs to continue as an uninterrupted run would
+            (memories, Fisher matrices, counters); ``{}`` by default. Saved after every task.
+        """
         return {}
 
     def load_state_dict(self, state: Mapping[str, Any], ctx: TrainingContext) -> None:
-        """Restore :meth:`state_dict`'s output on resume (after :meth:`setup`)."""
+        """Restore :meth:`state_dict`'s output on resume (after :meth:`setup`).
+
+        Called before the model's weights are loaded from the checkpoint, so modules added in
+        ``setup`` or here receive their weights.
+
+        Args:
+            state: What :meth:`state_dict` returned after the last completed task.
+            ctx: The training context (``ctx.global_step`` restored).
+        """
 
 
 def __getattr__(name: str) -> Any:
-    """``Encoder`` subclasses ``torch.nn.Module``: import torch only when it is asked for."""
+    """``Encoder`` subclasses ``torch.nn.Module``: import torch only when it is asked for.
+
+    Args:
+        name: The attribute asked for.
+
+    Returns:
+        :class:`climb_harness._encoder.Encoder` for ``"Encoder"``.
+
+    Raises:
+        AttributeError: For any other name.
+    """
     if name == "Encoder":
         from climb_harness._encoder import Encoder
 
