@@ -4,6 +4,9 @@ A checkpoint is ``task-<i>-<name>.safetensors`` (the model's weights, with metad
 task and task list it belongs to, so shape-changing encoder set-up such as token-type growth is
 reproduced from metadata, not guessed from paths) and ``task-<i>-<name>.algorithm.safetensors``
 (the algorithm's tensors, its other state as JSON in the metadata). Both are written atomically.
+
+Loading never unpickles (safetensors and ``json`` only), so a hostile checkpoint cannot run code;
+a file that is missing, corrupt or of the wrong form is a RunError naming that very file.
 """
 
 from __future__ import annotations
@@ -19,7 +22,14 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from climb_harness.errors import RunError
-from climb_harness.results import atomic_write_bytes
+from climb_harness.results import atomic_write_bytes, clip, describe_exception
+
+
+
+def retrain_fix(path: Path) -> str:
+    """The fix for a checkpoint that cannot be used: retrain that run (its folder holds ``checkpoints/``)."""
+    return (f"results.json was left untouched. Fix: delete the run folder {path.parent.parent} (or move it "
+            f"away) and run again to retrain that run; other runs are kept.")
 
 
 def checkpoint_path(run_dir: Path, index: int, task: str) -> Path:
@@ -40,10 +50,10 @@ def save_checkpoint(path: Path, model_state: Mapping[str, torch.Tensor], metadat
     other = {k: v for k, v in algorithm_state.items() if not isinstance(v, torch.Tensor)}
     try:
         other_json = json.dumps(other)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise RunError(
-            f"The algorithm's state_dict() holds a value that is neither a tensor nor JSON-serialisable ({exc}); "
-            f"the algorithm must return a flat dict of tensors and JSON values."
+            f"The algorithm's state_dict() holds a value that is neither a tensor nor JSON-serialisable "
+            f"({clip(exc, 200)}); the algorithm must return a flat dict of tensors and JSON values."
         ) from exc
     # the algorithm file first: a model file on disk means the pair is complete
     atomic_write_bytes(algorithm_path(path), st_save(_tensors(tensors), metadata={"state": other_json}))
@@ -51,29 +61,66 @@ def save_checkpoint(path: Path, model_state: Mapping[str, torch.Tensor], metadat
 
 
 def load_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any], dict[str, Any]]:
-    """(model state, metadata, algorithm state); a missing or corrupt file is a clear RunError."""
-    try:
-        model_bytes = path.read_bytes()
-        algorithm_bytes = algorithm_path(path).read_bytes()
-        model_state = st_load(model_bytes)
-        algorithm_tensors = st_load(algorithm_bytes)
-        metadata = json.loads(_metadata(model_bytes).get("climb", "{}"))
-        other = json.loads(_metadata(algorithm_bytes).get("state", "{}"))
-    except FileNotFoundError as exc:
-        raise RunError(
-            f"Checkpoint {exc.filename} is missing, so the run cannot resume after that task. Nothing was changed; "
-            f"run again without --resume in a new --output folder to start over."
-        ) from exc
-    except (SafetensorError, ValueError, OSError, RuntimeError) as exc:
-        raise RunError(
-            f"Checkpoint {path} is corrupt or truncated ({type(exc).__name__}: {exc}). results.json was left untouched. "
-            f"Delete that checkpoint and the rows after it cannot be recovered; run again without --resume in a new "
-            f"--output folder to start over."
-        ) from exc
+    """(model state, metadata, algorithm state); a missing, corrupt or malformed file is a RunError naming it.
+
+    Each of the two files is read and checked on its own, so the error names the file at fault."""
+    model_state, metadata = _load_file(path, "climb", "model checkpoint")
+    algorithm_tensors, other = _load_file(algorithm_path(path), "state", "algorithm-state checkpoint")
+    clash = sorted(set(other) & set(algorithm_tensors))
+    if clash:
+        raise RunError(f"The algorithm-state checkpoint {algorithm_path(path)} holds {clip(clash[:3], 120)} "
+                       f"both as tensors and as JSON state, which the harness never writes. "
+                       f"{retrain_fix(path)}")
     return model_state, metadata, {**other, **algorithm_tensors}
+
+
+def _load_file(path: Path, key: str, what: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The tensors of one safetensors file and the JSON object stored under metadata ``key``."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise RunError(
+            f"The {what} {path} is missing, so the run cannot resume after that task. Nothing was changed. "
+            f"Fix: delete the run folder {path.parent.parent} (or run again without --resume in a new "
+            f"--output folder) to start that run over."
+        ) from None
+    except OSError as exc:
+        reason = describe_exception(exc, 160)
+        raise RunError(f"The {what} {path} cannot be read ({reason}). {retrain_fix(path)}") from None
+    try:
+        tensors = st_load(data)
+        stored = _metadata(data).get(key, "{}")
+        value = json.loads(stored)
+    except (SafetensorError, ValueError, TypeError, AttributeError, RuntimeError) as exc:
+        reason = describe_exception(exc, 200)
+        raise RunError(f"The {what} {path} is corrupt or truncated ({reason}). {retrain_fix(path)}") from None
+    if not isinstance(value, dict):
+        raise RunError(f"The {what} {path} stores its {key!r} metadata as {type(value).__name__} "
+                       f"({clip(stored, 80)}), not a JSON object: it was not written by this harness. "
+                       f"{retrain_fix(path)}")
+    return tensors, value
 
 
 def _metadata(data: bytes) -> dict[str, str]:
     header_len = int.from_bytes(data[:8], "little")
     header = json.loads(data[8 : 8 + header_len])
-    return header.get("__metadata__", {}) or {}
+    metadata = header.get("__metadata__", {}) or {}
+    if not isinstance(metadata, dict):
+        raise TypeError(f"__metadata__ is {type(metadata).__name__}, not an object")
+    return metadata
+
+
+def check_metadata(path: Path, metadata: Mapping[str, Any], expected: Mapping[str, Any]) -> int:
+    """The checkpoint's ``global_step``, after checking that its metadata describe ``expected``
+    (task index, task, task list, seed): a checkpoint of another run or task does not match the model."""
+    step = metadata.get("global_step", 0)
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise RunError(f"The model checkpoint {path} has global_step {clip(repr(step), 60)} in its metadata, "
+                       f"not a non-negative integer: the checkpoint does not match the model. "
+                       f"{retrain_fix(path)}")
+    for key, want in expected.items():
+        if key in metadata and metadata[key] != want:
+            raise RunError(f"The model checkpoint {path} belongs to another run: its metadata say {key} = "
+                           f"{clip(repr(metadata[key]), 80)}, this run has {clip(repr(want), 80)}; the "
+                           f"checkpoint does not match the model. {retrain_fix(path)}")
+    return step

@@ -249,7 +249,7 @@ def check_cmd(selected: tuple[str, ...], plugins: tuple[str, ...], workdir: str 
 @main.command("new")
 @click.argument("kind", type=click.Choice(["task", "encoder", "algorithm"]))
 @click.argument("name")
-@click.option("--dest", default=".", type=click.Path(file_okay=False), help="Folder to write climb-NAME/ into.")
+@click.option("--dest", "--dir", "dest", default=".", type=click.Path(file_okay=False), help="Folder to write climb-NAME/ into (default: the current folder).")
 @handles_errors
 def new_cmd(kind: str, name: str, dest: str) -> None:
     """Write a ready-to-install plugin distribution climb-NAME/ (manifest, component, tests, CI workflow)."""

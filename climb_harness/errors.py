@@ -47,3 +47,13 @@ def shorten(text: object, limit: int = 300, tail: int = 0) -> str:
     keep = max(limit - 3 - tail, 1)
     end = text[len(text) - tail :] if tail else ""
     return f"{text[:keep]}… ({len(text) - keep - tail} more characters){' ' + end if end else ''}"
+
+
+class MissingDataError(RunError, FileNotFoundError):
+    """A component cannot find its data (a ``FileNotFoundError`` too, for callers that catch that)."""
+
+    def __init__(self, message: str) -> None:
+        RunError.__init__(self, message)
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""

@@ -6,6 +6,10 @@ Layout of ``output``::
     references/...                  (the direct fine-tuning cache lives in the user cache dir)
     <algorithm label>/seed-<s>/     results.json, config.json, checkpoints/
     summary.md                      the aggregated table, rewritten after every run
+
+Everything is written atomically (:func:`climb_harness.results.atomic_write_bytes`): a failed write
+(full disk, read-only folder) or a file where a folder should be is a RunError naming the path, and
+the runs already finished keep their results.
 """
 
 from __future__ import annotations
@@ -20,7 +24,17 @@ from climb_harness.config import run_label
 from climb_harness.errors import RunError
 from climb_harness.references import cache_dir, code_hash, direct_key, direct_reference, requirement_versions
 from climb_harness.registry import Registry
-from climb_harness.results import RESULTS_FILE, read_results, write_json
+from climb_harness.results import (
+    RESULTS_FILE,
+    atomic_write_bytes,
+    ensure_dir,
+    read_results,
+    remove_orphan_temps,
+    write_json,
+)
+
+#: The experiment-level files whose orphan temporary files ``--resume`` removes.
+EXPERIMENT_FILES = ("experiment.json", "summary.md")
 
 
 def run_config(config: Mapping[str, Any], algorithm: Mapping[str, Any], seed: int) -> dict[str, Any]:
@@ -37,6 +51,7 @@ class Experiment:
         self.output = Path(config["output"])
         self._check_names()
         self.training_options = self._training()
+        self._check_device()
 
     def _check_names(self) -> None:
         """Fail before any training on a wrong name or option anywhere in the config."""
@@ -50,6 +65,24 @@ class Experiment:
         from climb_harness.runner import TrainingOptions
 
         return TrainingOptions.from_dict(self.config["training"])
+
+    def _check_device(self) -> None:
+        """Fail before anything is written on a training.device this machine does not have."""
+        from climb_harness.runner import resolve_device
+
+        resolve_device(self.training_options.device)
+
+    def _source(self, kind: str, name: str) -> str:
+        entry = self.registry.get(kind, name)
+        return f"{entry.plugin.distribution} {entry.plugin.version}"
+
+    def sources(self, tasks: list[Any], algorithm: Mapping[str, Any] | None) -> dict[str, str]:
+        """Where each component of a run comes from (``RunSpec.sources``), for the errors that blame one."""
+        found = {"encoder": self._source("encoder", self.config["encoder"]["name"])}
+        found.update({f"task:{task.name}": self._source("task", task.name) for task in tasks})
+        if algorithm is not None:
+            found["algorithm"] = self._source("algorithm", algorithm["name"])
+        return found
 
     # ------------------------------------------------------------------ components
     def build_tasks(self) -> list[Any]:
@@ -83,7 +116,9 @@ class Experiment:
 
             def compute(tmp: Path, task: Any = task) -> tuple[float, list[float]]:
                 self.echo(f"direct fine-tuning reference: {task.name} (seed {seed}), cached for later runs")
-                results = self._runner([task], Algorithm(), seed, tmp, {"reference": "direct", "task": task.name}, {}).run()
+                sources = {**self.sources([task], None), "algorithm": "climb-harness (direct fine-tuning)"}
+                config = {"reference": "direct", "task": task.name}
+                results = self._runner([task], Algorithm(), seed, tmp, config, {}, None, sources).run()
                 return float(results["accuracy_matrix"][0][0]), list(results["accuracy_matrix_ci"][0][0])
 
             score, interval, path = direct_reference(key, task.name, cache, compute,
@@ -93,7 +128,8 @@ class Experiment:
             refs["direct_source"][task.name] = path
         return refs
 
-    def _runner(self, tasks: list[Any], algorithm: Any, seed: int, out: Path, config: dict[str, Any], refs: dict[str, Any], label: str | None = None) -> Any:
+    def _runner(self, tasks: list[Any], algorithm: Any, seed: int, out: Path, config: dict[str, Any], refs: dict[str, Any],
+                label: str | None = None, sources: Mapping[str, str] | None = None) -> Any:
         from climb_harness.runner import Runner, RunSpec
 
         if not refs:
@@ -104,7 +140,7 @@ class Experiment:
             output_dir=out, config=config, references=refs, plugins=self.registry.provenance(), hooks=self.registry.pm.hook,
             selection_split=self.config["protocol"]["selection_split"], report_split=self.config["protocol"]["report_split"],
             confidence={"level": self.config["protocol"]["confidence_level"], "resamples": self.config["protocol"]["bootstrap_resamples"]},
-            label=label,
+            label=label, echo=self.echo, sources=dict(sources or {}),
         )
         return Runner(spec)
 
@@ -113,7 +149,9 @@ class Experiment:
         return self.output / run_label(algorithm) / f"seed-{seed}"
 
     def run(self, resume: bool = False) -> list[dict[str, Any]]:
-        self.output.mkdir(parents=True, exist_ok=True)
+        ensure_dir(self.output)
+        if resume:
+            self._remove_orphans()
         write_json(self.output / "experiment.json", self.config)
         all_results = []
         for seed in self.config["seeds"]:
@@ -132,10 +170,18 @@ class Experiment:
                 algo = self.registry.build("algorithm", algorithm["name"], algorithm["options"], f"algorithms[{i}]")
                 self.echo(f"{run_label(algorithm)} seed {seed}: running {' -> '.join(t.name for t in tasks)} into {out}")
                 write_json(out / "config.json", config)
-                results = self._runner(tasks, algo, seed, out, config, refs, run_label(algorithm)).run(resume=resume)
+                sources = self.sources(tasks, algorithm)
+                runner = self._runner(tasks, algo, seed, out, config, refs, run_label(algorithm), sources)
+                results = runner.run(resume=resume)
                 all_results.append(results)
                 self.write_summary(all_results)
         return all_results
+
+    def _remove_orphans(self) -> None:
+        count, size = remove_orphan_temps([self.output], EXPERIMENT_FILES)
+        if count:
+            self.echo(f"--resume removed {count} orphan temporary file(s) ({size} bytes) left in "
+                      f"{self.output} by an interrupted write.")
 
     @staticmethod
     def _finished(out: Path, config: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -153,6 +199,8 @@ class Experiment:
         complete = [r for r in results if r.get("status") == "complete"]
         if complete:
             try:
-                (self.output / "summary.md").write_text(aggregate_table(complete) + "\n", encoding="utf-8")
+                table = aggregate_table(complete)
             except ValueError as exc:  # e.g. one algorithm over two task orders
                 raise RunError(f"Cannot summarise the runs in {self.output}: {exc}") from exc
+            fix = "free space (or make the folder writable) and rerun with --resume (finished runs are kept)"
+            atomic_write_bytes(self.output / "summary.md", (table + "\n").encode("utf-8"), fix)

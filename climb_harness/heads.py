@@ -18,6 +18,7 @@ from torch.nn import functional as F
 
 from climb_harness.api import Example, TaskInfo
 from climb_harness.confidence import score_from_stats
+from climb_harness.results import blame
 
 
 class ClassificationHead(nn.Module):
@@ -116,16 +117,24 @@ class ScoreAccumulator:
 
 
 class ContinualModel(nn.Module):
-    """One encoder and one head per task: what every algorithm trains."""
+    """One encoder and one head per task: what every algorithm trains.
 
-    def __init__(self, encoder: nn.Module, tasks: Mapping[str, TaskInfo]) -> None:
+    An exception in the encoder's forward is a PluginError naming the encoder (and ``encoder_source``,
+    its distribution, when the runner knows it), so a failing step is blamed on the right plugin."""
+
+    def __init__(self, encoder: nn.Module, tasks: Mapping[str, TaskInfo],
+                 encoder_source: str | None = None) -> None:
         super().__init__()
         self.encoder = encoder
         self.task_infos = dict(tasks)
+        self.encoder_source = encoder_source
         self.heads = nn.ModuleDict({name: build_head(info, encoder.hidden_size) for name, info in tasks.items()})
 
     def features(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        return self.encoder({k: v for k, v in batch.items() if k != "targets"})
+        inputs = {k: v for k, v in batch.items() if k != "targets"}
+        name = str(getattr(self.encoder, "manifest", {}).get("name", type(self.encoder).__name__))
+        return blame("encoder", name, self.encoder, "forward()", lambda: self.encoder(inputs),
+                     self.encoder_source)
 
     def forward(self, task: str, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return self.heads[task](self.features(batch))

@@ -2,7 +2,11 @@
 
 Registration hooks return lists of :class:`climb_harness.api.Component`; they must be cheap and
 must not import torch (``climb list`` calls them). Lifecycle hooks are events for loggers and
-callbacks; they observe a run and must not change it (use an algorithm for that).
+callbacks; they observe a run and cannot change it (use an algorithm for that): every argument is a
+deep read-only copy (``climb_harness.runner.plain()`` turns one back into dicts and lists for a
+logger that serialises it). An observer that raises, ``SystemExit`` included, is reported once as a
+warning naming its plugin and the hook, and the run goes on; only ``KeyboardInterrupt`` and its
+subclass ``climb_harness.runner.AbortRun`` (raise it to stop a run on purpose) propagate.
 
 A plugin implements any subset, with ``@climb_harness.api.hookimpl``. A function whose name starts
 with ``climb_`` but matches no hook here, or whose arguments are not a subset of the spec's, makes

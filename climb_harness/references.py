@@ -146,5 +146,7 @@ def direct_reference(key: str, task_name: str, cache: Path, compute: Callable[[P
             pass  # a damaged cache entry is recomputed
     with tempfile.TemporaryDirectory(prefix="climb-direct-") as tmp:
         score, interval = compute(Path(tmp))
-    write_json(path, {"score": score, "interval": interval, "task": task_name, "key": key, **describe})
+    write_json(path, {"score": score, "interval": interval, "task": task_name, "key": key, **describe},
+               "free space (or make the cache folder writable) and rerun with --resume",
+               "point references.cache_dir (or CLIMB_CACHE_DIR) at another folder")
     return score, interval, str(path)

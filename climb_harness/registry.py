@@ -21,7 +21,7 @@ import pluggy
 
 from climb_harness import hookspecs, plugin_paths
 from climb_harness.api import API_VERSION, Component
-from climb_harness.errors import PluginError, UnknownComponentError, UsageError, shorten
+from climb_harness.errors import MissingDataError, PluginError, RunError, UnknownComponentError, UsageError, shorten
 from climb_harness.schemas import Violation, check_options_schema, json_problems, options_with_defaults, validate
 
 ENTRY_POINT_GROUP = "climb.plugins"
@@ -383,8 +383,13 @@ class Registry:
         factory = _import_factory(entry)
         try:
             obj = factory(resolved)
-        except (FileNotFoundError, UsageError, PluginError, KeyboardInterrupt):
+        except (UsageError, PluginError, RunError, KeyboardInterrupt):
             raise
+        except FileNotFoundError as exc:
+            raise MissingDataError(
+                f"The {kind} {name!r} from {entry.plugin.distribution} {entry.plugin.version} cannot find a file: "
+                f"{shorten(exc, 600)} (Put the data there, or set the option that points at it: see `climb show {name}`.)"
+            ) from exc
         except BaseException as exc:  # noqa: BLE001 - a factory's sys.exit() must not end the run silently
             raise PluginError(
                 f"Building {kind} {name!r} from {entry.plugin.distribution} {entry.plugin.version} failed: "

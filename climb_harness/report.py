@@ -3,6 +3,10 @@
 Pure formatting over plain dicts (no torch), so ``climb report`` stays fast. A run's scalar metrics
 come from its ``metrics`` object; a run whose ``metrics`` lacks them but whose accuracy matrix is
 complete has them computed here with :func:`climb_harness.metrics.compute_all`.
+
+Results that cannot be shown together (two task orders, two protocols, a ragged matrix) raise
+:class:`ReportError`: a ValueError for callers, and a UsageError so ``climb report`` prints one
+paragraph (exit 2) instead of a traceback.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from climb_harness import metrics as _metrics
+from climb_harness.errors import UsageError
 
 __all__ = [
     "SCALAR_METRICS",
+    "ReportError",
     "aggregate",
     "aggregate_table",
     "did_not_learn",
@@ -37,6 +43,10 @@ COSTS: dict[str, str] = {"wall_time_s": "wall time (s)", "peak_memory_mb": "peak
 _MISSING = "—"
 
 
+class ReportError(UsageError, ValueError):
+    """Results that cannot be formatted or aggregated together; says which and what to pass instead."""
+
+
 def _fmt(value: float | None, digits: int = 2) -> str:
     return _MISSING if value is None else f"{value:.{digits}f}"
 
@@ -55,14 +65,14 @@ def format_matrix(
     if initial is not None:
         rows.append(("initial", initial))
     if len(A) > len(names):
-        raise ValueError(
+        raise ReportError(
             f"the score matrix has {len(A)} rows but only {len(names)} tasks are named; "
             "give every task's name."
         )
     rows += [(f"after {names[i]}", row) for i, row in enumerate(A)]
     for label, row in rows:
         if len(row) != len(names):
-            raise ValueError(
+            raise ReportError(
                 f"row '{label}' has {len(row)} scores but there are {len(names)} tasks; "
                 "each row needs one score per task."
             )
@@ -170,12 +180,12 @@ def aggregate(results_list: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, 
             continue
         group = groups.setdefault(name, [])
         if group and list(group[0].get("tasks", [])) != list(results.get("tasks", [])):
-            raise ValueError(
+            raise ReportError(
                 f"runs of algorithm '{name}' use different task orders ({group[0].get('tasks')} and "
                 f"{results.get('tasks')}); aggregate one task order at a time."
             )
         if group and _protocol(group[0]) != _protocol(results):
-            raise ValueError(
+            raise ReportError(
                 f"runs of algorithm '{name}' were scored under different protocols ({_protocol(group[0])} and "
                 f"{_protocol(results)}); aggregate runs of one protocol (one harness version) at a time."
             )

@@ -20,6 +20,20 @@ Evaluation runs on forked RNG states (torch via ``torch.random.fork_rng``, Pytho
 and restored), seeded inside (ViLT samples image-patch order from the global RNG even in eval
 mode): how often a run evaluates never changes the random numbers its training draws, and a
 resumed run replays exactly what an uninterrupted one does.
+
+**Failures.** An exception from an algorithm hook, the encoder or a task's data is a PluginError
+naming the component, its distribution and the call; a full disk or a checkpoint that does not fit
+is a RunError. Either way the tasks completed so far stay checkpointed and resumable.
+
+**Observers** (the lifecycle hooks of ``RunSpec.hooks``) get read-only deep copies of ``run``,
+``logs``, ``scores`` and ``results`` (mappings as ``MappingProxyType``, lists as tuples; :func:`plain`
+turns one back into plain dicts and lists), so they cannot change what results.json records. With a
+pluggy relay (plugins), each implementation is called on its own: one that raises, even
+``SystemExit``, is warned about (once per plugin and hook, then counted) and the run goes on. Only
+``KeyboardInterrupt`` propagates: a user's Ctrl-C, or :class:`AbortRun` (a subclass) that an observer
+raises to stop the run on purpose, as a crash would. A ``RunSpec.hooks`` that is not a pluggy relay
+is the caller's own in-process object (e.g. :class:`climb_harness.testing.runs.StopAfterTask`): it
+also gets read-only views, but its exceptions propagate, as any caller code's do.
 """
 
 from __future__ import annotations
@@ -27,13 +41,15 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import inspect
 import math
 import random
 import resource
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -42,12 +58,34 @@ from tqdm.auto import tqdm
 
 from climb_harness.api import Algorithm, OptimizerConfig, Task, TaskInfo
 from climb_harness.confidence import DEFAULT_LEVEL, DEFAULT_RESAMPLES, bootstrap_interval
-from climb_harness.checkpoints import checkpoint_path, load_checkpoint, save_checkpoint
+from climb_harness.checkpoints import (
+    algorithm_path,
+    check_metadata,
+    checkpoint_path,
+    load_checkpoint,
+    retrain_fix,
+    save_checkpoint,
+)
 from climb_harness.data import SplitData, load_split
-from climb_harness.errors import RunError
+from climb_harness.errors import ClimbError, ConfigError, RunError
 from climb_harness.heads import ContinualModel, ScoreAccumulator, statistic_kind
-from climb_harness.results import RESULTS_FILE, now, provenance, read_results, write_json
+from climb_harness.results import (
+    RESULTS_FILE,
+    blame,
+    clip,
+    component_source,
+    describe_exception,
+    is_out_of_memory,
+    now,
+    out_of_memory,
+    provenance,
+    read_results,
+    remove_orphan_temps,
+    write_json,
+)
 
+#: The files a run folder's atomic writes target: the only temporary files ``--resume`` removes.
+RUN_FILES = (RESULTS_FILE, "config.json", "task-*.safetensors")
 
 
 @dataclasses.dataclass
@@ -76,10 +114,156 @@ class TrainingOptions:
         return cls(**values)
 
 
+def available_devices() -> list[str]:
+    """The devices this torch can run on here, e.g. ``["cpu", "cuda:0"]``."""
+    names = ["cpu"]
+    if torch.cuda.is_available():
+        names += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        names.append("mps")
+    return names
+
+
+def _unavailable(device: torch.device) -> str | None:
+    """Why ``device`` cannot be used here (None when it can)."""
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            built = "was built without CUDA" if torch.version.cuda is None else "sees no CUDA device"
+            return f"this torch ({torch.__version__}) {built}"
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            return f"only {count} CUDA device(s) are visible (cuda:0 to cuda:{count - 1})"
+        return None
+    if device.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return None
+        return f"MPS is not available to this torch ({torch.__version__}; it needs Apple silicon)"
+    backend = getattr(torch, device.type, None)
+    probe = getattr(backend, "is_available", None) if device.type != "cpu" else None
+    if callable(probe) and not probe():
+        return f"this torch ({torch.__version__}) has no {device.type} device"
+    return None
+
+
 def resolve_device(name: str) -> torch.device:
+    """``training.device`` as a torch device; one not available here is a ConfigError listing the others."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        problem: str | None = f"torch does not know it ({clip(exc, 120)})"
+    else:
+        problem = _unavailable(device)
+    if problem:
+        raise ConfigError(
+            f"training.device is {name!r}, but {problem}. Devices available here: "
+            f"{', '.join(available_devices())}. Fix: --set training.device=auto (the first GPU, else the "
+            f"CPU) or one of those devices."
+        )
+    return device
+
+
+class AbortRun(KeyboardInterrupt):
+    """Raised by a lifecycle observer to stop the run on purpose, as a crash or Ctrl-C would.
+
+    The one exception (with KeyboardInterrupt itself) the runner lets out of an observer; the tasks
+    completed before it stay checkpointed and resumable."""
+
+
+def read_only(value: Any) -> Any:
+    """A deep read-only copy: mappings as ``MappingProxyType``, lists and tuples as tuples, sets frozen."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({key: read_only(item) for key, item in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(read_only(item) for item in value)
+    if isinstance(value, (set, frozenset)):
+        return frozenset(read_only(item) for item in value)
+    return copy.deepcopy(value)
+
+
+def plain(view: Any) -> Any:
+    """What an observer may keep or serialise: a :func:`read_only` view as plain (mutable) dicts and lists."""
+    if isinstance(view, Mapping):
+        return {key: plain(item) for key, item in view.items()}
+    if isinstance(view, (list, tuple)):
+        return [plain(item) for item in view]
+    return copy.deepcopy(view)
+
+
+class Observers:
+    """Calls the lifecycle hooks so that no observer can stop or change a run (see the module docstring)."""
+
+    def __init__(self, hooks: Any, echo: Callable[[str], None],
+                 plugins: Sequence[Mapping[str, Any]] = ()) -> None:
+        self.hooks = hooks
+        self.echo = echo
+        self.failures: dict[tuple[str, str], int] = {}
+        self._sources = {str(p.get("plugin")): f"{p.get('distribution')} {p.get('version')}" for p in plugins}
+
+    def emit(self, hook: str, **kwargs: Any) -> None:
+        caller = getattr(self.hooks, hook, None) if self.hooks is not None else None
+        if caller is None:
+            return
+        views = {key: read_only(value) for key, value in kwargs.items()}
+        impls = getattr(caller, "get_hookimpls", None)
+        if impls is None:  # the caller's own hooks object, not plugins: its exceptions are the caller's
+            caller(**views)
+            return
+        for impl in reversed(impls()):  # pluggy's own call order
+            self._call(hook, impl, views)
+
+    def _call(self, hook: str, impl: Any, views: Mapping[str, Any]) -> None:
+        try:
+            result = impl.function(**{key: value for key, value in views.items() if key in impl.argnames})
+            if inspect.isgenerator(result):  # a hook wrapper: there is no inner result to wrap
+                _drive_wrapper(result, bool(getattr(impl, "hookwrapper", False)))
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - an observer must not end a run, not even by SystemExit
+            self._failed(hook, str(impl.plugin_name), exc)
+
+    def _failed(self, hook: str, plugin: str, exc: BaseException) -> None:
+        key = (plugin, hook)
+        self.failures[key] = self.failures.get(key, 0) + 1
+        if self.failures[key] == 1:
+            source = self._sources.get(plugin)
+            self.echo(
+                f"warning: observer plugin {plugin!r}{f' ({source})' if source else ''} raised "
+                f"{describe_exception(exc, 300)} in hook {hook}; it was ignored and the run goes on "
+                f"(observers may not stop or change a run; later failures of this plugin in {hook} are only "
+                f"counted). Fix or uninstall the plugin."
+            )
+
+    def report(self) -> None:
+        """One line per plugin and hook that failed more than once."""
+        for (plugin, hook), count in self.failures.items():
+            if count > 1:
+                self.echo(f"warning: observer plugin {plugin!r} failed {count} times in hook {hook}.")
+
+
+def _drive_wrapper(generator: Any, old_style: bool) -> None:
+    from pluggy import Result
+
+    next(generator)
+    try:
+        generator.send(Result(None, None) if old_style else None)
+    except StopIteration:
+        return
+    raise RuntimeError("the hook wrapper yielded more than once")
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
+def _not_a_tensor(loss: Any) -> Callable[[], None]:
+    def fail() -> None:
+        raise TypeError(f"it returned {type(loss).__name__} {clip(repr(loss), 60)}, not a torch.Tensor")
+
+    return fail
 
 
 def seed_everything(seed: int, *stream: int) -> None:
@@ -251,10 +435,18 @@ class RunSpec:
     confidence: Mapping[str, Any] = dataclasses.field(
         default_factory=lambda: {"resamples": DEFAULT_RESAMPLES, "level": DEFAULT_LEVEL})
     label: str | None = None  # how results name the run (an algorithm may run under several labels)
+    echo: Callable[[str], None] | None = None  # progress and warning lines (default: stderr)
+    #: where each component's code comes from, for error messages: "algorithm", "encoder" and
+    #: "task:<name>" -> "<distribution> <version>" (else looked up from the component's module)
+    sources: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 class Runner:
-    """Runs one :class:`RunSpec`; ``run(resume=...)`` returns the final results dict."""
+    """Runs one :class:`RunSpec`; ``run(resume=...)`` returns the final results dict.
+
+    What propagates out of :meth:`run`: ClimbErrors (RunError, PluginError, ConfigError: one-paragraph
+    messages), ``KeyboardInterrupt`` (including an observer's :class:`AbortRun`), and any exception of
+    a non-pluggy ``RunSpec.hooks`` object. Exceptions of plugin observers never do."""
 
     def __init__(self, spec: RunSpec) -> None:
         self.spec = spec
@@ -263,26 +455,55 @@ class Runner:
         self.task_order = [t.name for t in spec.tasks]
         self.infos = {t.name: t.info for t in spec.tasks}
         self.results_path = spec.output_dir / RESULTS_FILE
+        self.echo = spec.echo or _stderr
+        self.observers = Observers(spec.hooks, self.echo, spec.plugins)
+
+    # ------------------------------------------------------------------ plugin calls
+    def _algorithm(self, hook: str, *args: Any) -> Any:
+        """``algorithm.<hook>(*args)``; an exception that is not a ClimbError becomes a PluginError."""
+        return self._blame_algorithm(f"{hook}()", lambda: getattr(self.spec.algorithm, hook)(*args))
+
+    def _blame_algorithm(self, what: str, call: Callable[[], Any]) -> Any:
+        algorithm = self.spec.algorithm
+        return blame("algorithm", algorithm.name, algorithm, what, call, self.spec.sources.get("algorithm"))
+
+    def _encoder_call(self, encoder: Any, hook: str, call: Callable[[], Any]) -> Any:
+        name = str(getattr(encoder, "manifest", {}).get("name", type(encoder).__name__))
+        return blame("encoder", name, encoder, hook, call, self.spec.sources.get("encoder"))
 
     # ------------------------------------------------------------------ set-up
     def _build(self) -> None:
         spec = self.spec
         seed_everything(spec.seed)  # same initial weights for every algorithm under one seed
-        encoder = spec.encoder_factory()
-        encoder.adapt_to_tasks([self.infos[n] for n in self.task_order])
+        encoder = blame("encoder", self._encoder_name(), spec.encoder_factory, "being built",
+                        spec.encoder_factory, spec.sources.get("encoder"))
+        infos = [self.infos[n] for n in self.task_order]
+        self._encoder_call(encoder, "adapt_to_tasks()", lambda: encoder.adapt_to_tasks(infos))
         self.encoder = encoder
-        self.model = ContinualModel(encoder, self.infos).to(self.device)
-        preload = self.training.preload
-        self.train_data = {t.name: load_split(t, "train", encoder, preload) for t in spec.tasks}
-        self.selection_data = {t.name: load_split(t, spec.selection_split, encoder, preload) for t in spec.tasks}
-        self.report_data = {t.name: load_split(t, spec.report_split, encoder, preload) for t in spec.tasks}
+        model = self._encoder_call(encoder, "building the model (heads over its hidden_size)",
+                                   lambda: ContinualModel(encoder, self.infos, spec.sources.get("encoder")))
+        self.model = model.to(self.device)
+        self.train_data = self._load_splits("train")
+        self.selection_data = self._load_splits(spec.selection_split)
+        self.report_data = self._load_splits(spec.report_split)
         self.batch_sizes = {t.name: self.training.batch_size or int(t.manifest.get("defaults", {}).get("batch_size", 32)) for t in spec.tasks}
         self.ctx = Context(self.model, self.device, spec.seed, self.task_order, self.infos, self.train_data, self.training, self.batch_sizes)
         self.run_info = {"output_dir": str(spec.output_dir), "algorithm": spec.label or spec.algorithm.name, "seed": spec.seed, "tasks": self.task_order, "config": spec.config}
 
+    def _encoder_name(self) -> str:
+        configured = self.spec.config.get("encoder")
+        if isinstance(configured, Mapping):
+            return str(configured.get("name", "?"))
+        return "(from RunSpec.encoder_factory)"
+
+    def _load_splits(self, split: str) -> dict[str, SplitData]:
+        preload, sources = self.training.preload, self.spec.sources
+        return {t.name: load_split(t, split, self.encoder, preload, sources.get(f"task:{t.name}"))
+                for t in self.spec.tasks}
+
     def _emit(self, hook: str, **kwargs: Any) -> None:
-        if self.spec.hooks is not None:
-            getattr(self.spec.hooks, hook)(run=self.run_info, **kwargs)
+        """Tell the observers (read-only views; see the module docstring for what propagates)."""
+        self.observers.emit(hook, run=self.run_info, **kwargs)
 
     def _task_setting(self, task: Task, key: str, fallback: Any) -> Any:
         value = getattr(self.training, key)
@@ -293,7 +514,7 @@ class Runner:
     def evaluate(self, task: str, data: Mapping[str, SplitData]) -> ScoreAccumulator:
         """The model's per-example statistics on ``task``; leaves every training RNG stream untouched."""
         with isolated_rng(self.device):
-            self.spec.algorithm.before_evaluate(self.ctx, task)
+            self._algorithm("before_evaluate", self.ctx, task)
             seed_everything(self.spec.seed, _EVAL_STREAM)  # ViLT draws patch order from the global RNG in eval too
             was_training = self.model.training
             self.model.eval()
@@ -326,18 +547,19 @@ class Runner:
     # ------------------------------------------------------------------ training
     def _epoch_batches(self, task: str, epoch: int) -> list[tuple[str, list[int]]]:
         """The algorithm's batches for this epoch (e.g. joint training), else the task's own shuffled ones."""
-        custom = self.spec.algorithm.training_batches(self.ctx, epoch)
+        custom = self._algorithm("training_batches", self.ctx, epoch)
         if custom is None:
             return [(task, indices) for indices in self.ctx.train_batches(task, epoch=epoch)]
         limit = self.training.max_steps_per_epoch
-        return list(custom)[:limit] if limit else list(custom)
+        listed = self._blame_algorithm("training_batches() (iterating them)", lambda: list(custom))
+        return listed[:limit] if limit else listed
 
     def _optimizer(self, lr: float) -> tuple[torch.optim.Optimizer | None, str]:
         """The algorithm's own optimizer and schedule, else the harness's AdamW with linear warm-up."""
         groups = parameter_groups(self.model, self.training.weight_decay)
         if not groups:
             return None, "constant"
-        own = self.spec.algorithm.configure_optimizer(self.ctx, groups, lr)
+        own = self._algorithm("configure_optimizer", self.ctx, groups, lr)
         if own is None:
             return build_optimizer(self.model, lr, self.training, groups), "linear-warmup"
         name = self.spec.algorithm.name
@@ -353,11 +575,12 @@ class Runner:
     def _selection_tasks(self) -> list[str]:
         """The tasks whose mean selection score picks the epoch (the algorithm may name seen tasks)."""
         current = self.ctx.current_task
-        named = self.spec.algorithm.selection_tasks(self.ctx)
+        named = self._algorithm("selection_tasks", self.ctx)
         if named is None:
             return [current]
         if isinstance(named, str) or not isinstance(named, Iterable):
-            raise RunError(f"Algorithm {self.spec.algorithm.name!r}: selection_tasks returned {named!r}; return None (the "
+            raise RunError(f"Algorithm {self.spec.algorithm.name!r}: selection_tasks returned "
+                           f"{clip(repr(named), 120)}; return None (the "
                            "current task) or a list of task names, e.g. [ctx.current_task].")
         chosen = list(dict.fromkeys(named))
         seen = self.task_order[: self.ctx.task_index + 1]
@@ -374,7 +597,7 @@ class Runner:
         algorithm, ctx, model = self.spec.algorithm, self.ctx, self.model
         ctx.task_index = index
         seed_everything(self.spec.seed, index + 1)
-        algorithm.on_task_start(ctx)
+        self._algorithm("on_task_start", ctx)
         epochs = int(self._task_setting(task, "epochs", 1))
         lr = float(self._task_setting(task, "lr", 1e-4))
         ctx.optimizer, schedule = self._optimizer(lr)
@@ -400,19 +623,19 @@ class Runner:
             for batch_task, indices in steps_iter:
                 ctx.batch_indices = list(indices)
                 batch = ctx.batch(batch_task, indices)
-                loss = algorithm.training_loss(ctx, batch_task, batch)
+                loss = self._algorithm("training_loss", ctx, batch_task, batch)
                 if ctx.optimizer is not None:
                     ctx.optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    algorithm.before_optimizer_step(ctx, batch_task, batch)
+                    self._backward(loss)
+                    self._algorithm("before_optimizer_step", ctx, batch_task, batch)
                     ctx._clip()
                     ctx.optimizer.step()
                     scheduler.step()  # type: ignore[union-attr]
-                algorithm.after_optimizer_step(ctx, batch_task, batch)
+                self._algorithm("after_optimizer_step", ctx, batch_task, batch)
                 ctx.global_step += 1
                 total_loss += loss.detach()
                 steps += 1
-            algorithm.on_epoch_end(ctx, epoch)
+            self._algorithm("on_epoch_end", ctx, epoch)
             train_loss = float(total_loss) / max(1, steps)  # the one device sync of the epoch
             train_seconds = time.perf_counter() - started
             val = sum(self.evaluate(name, self.selection_data).value() for name in selection) / len(selection)
@@ -425,11 +648,28 @@ class Runner:
                 best_state = copy.deepcopy({k: v.detach() for k, v in model.state_dict().items()}) if epoch < epochs - 1 else None
         if best_state is not None:  # None: the last epoch was the best, nothing to restore
             model.load_state_dict(best_state)
-        algorithm.on_task_end(ctx)
+        self._algorithm("on_task_end", ctx)
         return {"best_epoch": best_epoch, "epochs": epoch_log}
+
+    def _backward(self, loss: Any) -> None:
+        """``loss.backward()``; a loss that is no differentiable scalar tensor is the algorithm's fault."""
+        backward = loss.backward if isinstance(loss, torch.Tensor) else _not_a_tensor(loss)
+        self._blame_algorithm("training_loss() (the backward pass of its loss)", backward)
 
     # ------------------------------------------------------------------ the run
     def run(self, resume: bool = False) -> dict[str, Any]:
+        try:
+            return self._run(resume)
+        except Exception as exc:  # running out of memory is the run's size, wherever it happens
+            if is_out_of_memory(exc) and not isinstance(exc, ClimbError):
+                raise out_of_memory(exc, f"run {self._label()}") from exc
+            raise
+        finally:
+            self.observers.report()
+
+    def _run(self, resume: bool) -> dict[str, Any]:
+        if resume:
+            self._remove_orphans()
         self._build()
         results = self._start_or_resume(resume)
         self._emit("climb_run_start")
@@ -473,13 +713,65 @@ class Runner:
 
     def _checkpoint(self, index: int) -> None:
         name = self.task_order[index]
-        metadata = {"task_index": index, "task": name, "tasks": self.task_order, "algorithm": self.spec.algorithm.name,
-                    "seed": self.spec.seed, "global_step": self.ctx.global_step}
-        save_checkpoint(checkpoint_path(self.spec.output_dir, index, name), self.model.state_dict(), metadata, self.spec.algorithm.state_dict())
+        path = checkpoint_path(self.spec.output_dir, index, name)
+        save_checkpoint(path, self.model.state_dict(), self._metadata(index), self._algorithm("state_dict"))
+
+    def _metadata(self, index: int) -> dict[str, Any]:
+        """What a checkpoint says about the run it belongs to (checked again on resume)."""
+        return {"task_index": index, "task": self.task_order[index], "tasks": self.task_order,
+                "algorithm": self.spec.algorithm.name, "seed": self.spec.seed,
+                "global_step": self.ctx.global_step}
+
+    def _remove_orphans(self) -> None:
+        """Delete the temporary files of atomic writes a killed run left in the run folder (and say so)."""
+        out = self.spec.output_dir
+        count, size = remove_orphan_temps([out, out / "checkpoints"], RUN_FILES)
+        if count:
+            self.echo(f"{self._label()}: --resume removed {count} orphan temporary file(s) ({size} bytes, "
+                      f"{size / 2**20:.1f} MiB) left in {out} by an interrupted write.")
+
+    def _label(self) -> str:
+        return f"{self.spec.label or self.spec.algorithm.name} seed {self.spec.seed}"
+
+    def _restore(self, done: int) -> None:
+        """Load the checkpoint of task ``done - 1`` into the algorithm and the model, or name the file that
+        does not fit (the model file, or the algorithm-state file)."""
+        spec, index = self.spec, done - 1
+        path = checkpoint_path(spec.output_dir, index, self.task_order[index])
+        state, metadata, algorithm_state = load_checkpoint(path)
+        expected = {k: v for k, v in self._metadata(index).items() if k != "global_step"}
+        self.ctx.global_step = check_metadata(path, metadata, expected)
+        self._load_algorithm_state(algorithm_path(path), algorithm_state)
+        try:
+            missing, unexpected = self.model.load_state_dict(state, strict=False)
+        except RuntimeError as exc:  # e.g. size mismatch
+            reason = describe_exception(exc, 300)
+            raise RunError(f"The model checkpoint {path} does not match the model ({reason}); the encoder, "
+                           f"its options or a task's head changed. {retrain_fix(path)}") from None
+        if missing or unexpected:
+            raise RunError(
+                f"The model checkpoint {path} does not match the model (missing {clip(missing[:3], 150)}, "
+                f"unexpected {clip(unexpected[:3], 150)}); the encoder or its options changed. "
+                f"{retrain_fix(path)}"
+            )
+
+    def _load_algorithm_state(self, path: Path, state: dict[str, Any]) -> None:
+        algorithm = self.spec.algorithm
+        try:
+            algorithm.load_state_dict(state, self.ctx)
+        except (KeyboardInterrupt, RunError):
+            raise
+        except Exception as exc:
+            source = self.spec.sources.get("algorithm") or component_source(algorithm) or "origin unknown"
+            raise RunError(
+                f"The algorithm {algorithm.name!r} ({source}) could not restore its state from {path} "
+                f"({describe_exception(exc, 300)}): the checkpoint does not match the algorithm (its options "
+                f"or version changed), or its load_state_dict() is faulty. {retrain_fix(path)}"
+            ) from None
 
     def _start_or_resume(self, resume: bool) -> dict[str, Any]:
         spec, algorithm = self.spec, self.spec.algorithm
-        algorithm.setup(self.ctx)
+        self._algorithm("setup", self.ctx)
         if resume and self.results_path.exists():
             results = read_results(self.results_path)
             if results.get("schema_version") != "1.1":
@@ -493,17 +785,20 @@ class Runner:
                     f"{self.results_path} was written by a different configuration, so --resume would mix two experiments. "
                     f"Nothing was changed; resume with the same config, or use a new --output folder."
                 )
-            done = len(results.get("accuracy_matrix", []))
+            if results.get("tasks") != self.task_order:
+                raise RunError(
+                    f"{self.results_path} holds a run over the tasks {clip(results.get('tasks'), 200)}, not "
+                    f"{clip(self.task_order, 200)}. Nothing was changed; resume with the same tasks, or use "
+                    f"a new --output folder."
+                )
+            done = len(results["accuracy_matrix"])
             if done:
-                state, metadata, algorithm_state = load_checkpoint(checkpoint_path(spec.output_dir, done - 1, self.task_order[done - 1]))
-                self.ctx.global_step = int(metadata.get("global_step", 0))
-                algorithm.load_state_dict(algorithm_state, self.ctx)
-                missing, unexpected = self.model.load_state_dict(state, strict=False)
-                if missing or unexpected:
-                    raise RunError(
-                        f"The checkpoint of task {done - 1} does not fit the model (missing {missing[:3]}, unexpected "
-                        f"{unexpected[:3]}); the encoder or its options changed. results.json was left untouched; use a new --output folder."
-                    )
+                self._restore(done)
+            for key in ("accuracy_matrix_ci", "best_epochs", "training_log"):  # no rows past the checkpoint
+                if key in results:
+                    results[key] = results[key][:done]
+            self.echo(f"{self._label()}: resuming after task {done} of {len(self.task_order)}"
+                      + (f" ({self.task_order[done - 1]})" if done else "") + f" from {spec.output_dir}.")
             return results
         if self.results_path.exists() and not resume:
             existing = read_results(self.results_path)

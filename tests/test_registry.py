@@ -576,8 +576,12 @@ def test_build_with_a_factory_that_raises(built_site):
 
 
 def test_build_lets_a_missing_data_error_through(built_site):
-    with pytest.raises(FileNotFoundError, match="download it with ztest-get"):
+    with pytest.raises(FileNotFoundError, match="download it with ztest-get") as caught:
         built_site.build("task", "ztest-no-data")
+    # ... as a RunError (one paragraph, exit 1) that names the component and keeps the plugin's fix
+    from climb_harness.errors import RunError
+
+    assert isinstance(caught.value, RunError) and "task 'ztest-no-data'" in str(caught.value)
 
 
 def test_sys_modules_is_clean_between_tests():

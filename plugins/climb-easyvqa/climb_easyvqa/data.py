@@ -9,6 +9,10 @@ The layout is the one the ``easy-vqa`` package ships and reads (``easy_vqa/data`
 
 Image ids are numbered per split (train image 3 and test image 3 are different pictures), so an
 image is identified by its split and id, i.e. by its path.
+
+A ``questions.json`` that cannot be used (not JSON, not a list of rows, a row without its three
+fields) raises :class:`CorruptDataError`, a ``climb_harness.errors.RunError`` (the run stops with one
+paragraph naming the file and the fix) that is also a ValueError, as these errors always were.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from pathlib import Path
 
 from climb_easyvqa.labels import question_type
+from climb_harness.errors import RunError
 
 #: easy-VQA's own splits; the harness's val split is carved out of "train".
 SOURCES = ("train", "test")
@@ -33,6 +38,24 @@ SOURCES = ("train", "test")
 VAL_SPLIT_SEED = 2022
 
 _LAYOUT = "{train,test}/questions.json and {train,test}/images/<image_id>.png"
+
+
+class CorruptDataError(RunError, ValueError):
+    """A data file of the wrong form: names the file, what is wrong and how to get a good copy."""
+
+
+def _clip(text: object, limit: int = 160) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _corrupt(path: str | Path, problem: str) -> CorruptDataError:
+    return CorruptDataError(
+        f"easy-VQA data file {path} is unusable: {problem}. It must hold a JSON list of "
+        "[question, answer, image_id] rows, as the easy-vqa package ships it. Fix: re-extract the data "
+        "(pip install --force-reinstall easy-vqa), or point the task option data_dir at a good copy "
+        "(null: the data installed with easy-vqa)."
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,37 +108,51 @@ def read_questions(root: Path, source: str) -> list[Question]:
     path = questions_path(root, source)
     try:
         stat = path.stat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         raise _missing(path, root) from None
     return list(_read_questions_cached(str(path), stat.st_mtime_ns, stat.st_size))
 
 
+def _load_json(path: str) -> object:
+    try:
+        with open(path, encoding="utf-8") as file:
+            return json.load(file)
+    except UnicodeDecodeError as exc:
+        raise _corrupt(path, f"it is not UTF-8 text ({_clip(exc, 100)})") from None
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise _corrupt(path, f"it is not valid JSON ({exc.msg} at {where})") from None
+    except OSError as exc:
+        reason = f"{type(exc).__name__}: {_clip(exc.strerror or exc, 100)}"
+        raise _corrupt(path, f"it cannot be read ({reason})") from None
+
+
 @functools.lru_cache(maxsize=8)
 def _read_questions_cached(path: str, _mtime_ns: int, _size: int) -> tuple[Question, ...]:
-    with open(path, encoding="utf-8") as file:
-        rows = json.load(file)
+    rows = _load_json(path)
     if not isinstance(rows, list):
-        raise ValueError(f"{path}: expected a JSON list of [question, answer, image_id] rows.")  # noqa: TRY004 (bad data, not a bad argument)
-    questions = []
-    for index, row in enumerate(rows):
-        if not (
-            isinstance(row, list) and len(row) == 3 and isinstance(row[0], str) and isinstance(row[1], str)
-        ):
-            raise ValueError(f"{path}: row {index} is {row!r}; expected [question, answer, image_id].")
-        text, answer, image_id = row
-        if question_type(answer) is None:
-            raise ValueError(
-                f"{path}: row {index} has the answer {answer!r}, which is not one of easy-VQA's 13 answers "
-                "(circle/rectangle/triangle, the eight colours, yes/no)."
-            )
-        try:
-            image_id = int(image_id)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"{path}: row {index} has the image id {image_id!r}; expected an integer."
-            ) from None
-        questions.append(Question(text, answer, image_id, index))
-    return tuple(questions)
+        raise _corrupt(path, f"it holds a JSON {type(rows).__name__}, not a list")
+    return tuple(_question(path, index, row) for index, row in enumerate(rows))
+
+
+def _question(path: str, index: int, row: object) -> Question:
+    """One row ``[question, answer, image_id]``, checked field by field."""
+    if not (isinstance(row, list) and len(row) == 3 and isinstance(row[0], str) and isinstance(row[1], str)):
+        raise _corrupt(path, f"row {index} is {_clip(repr(row), 120)}, not [question, answer, image_id]")
+    text, answer, image_id = row
+    if question_type(answer) is None:
+        raise _corrupt(
+            path,
+            f"row {index} has the answer {_clip(repr(answer), 60)}, which is not one of easy-VQA's 13 "
+            "answers (circle/rectangle/triangle, the eight colours, yes/no)",
+        )
+    bad_id = f"row {index} has the image id {_clip(repr(image_id), 60)}; expected an integer"
+    if isinstance(image_id, bool) or not isinstance(image_id, (int, str)):
+        raise _corrupt(path, bad_id)
+    try:
+        return Question(text, answer, int(image_id), index)
+    except ValueError:
+        raise _corrupt(path, bad_id) from None
 
 
 def check_images(root: Path, source: str, image_ids: Iterable[int]) -> None:
@@ -140,8 +177,9 @@ def val_image_ids(
     """
     images = sorted({q.image_id for q in train_questions})
     if len(images) < 2:
-        raise ValueError(
-            f"easy-VQA train split has {len(images)} image(s); at least 2 are needed to carve out val."
+        raise CorruptDataError(
+            f"The easy-VQA train split has {len(images)} image(s); at least 2 are needed to carve out val. "
+            "Fix: point the task option data_dir at the full data (null: the data installed with easy-vqa)."
         )
     n_val = min(len(images) - 1, max(1, round(val_fraction * len(images))))
     random.Random(seed).shuffle(images)
