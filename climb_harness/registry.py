@@ -352,7 +352,7 @@ class Registry:
             broken = [p for p in self.plugins if p.errors]
             note = f" ({len(broken)} plugin(s) failed to load: run `climb validate`.)" if broken else ""
             raise UnknownComponentError(
-                f"No {kind} named {name!r}.{hint} Installed {kind}s: {', '.join(known) or '(none)'}. "
+                f"No {kind} named {shorten(repr(name), 80)}.{hint} Installed {kind}s: {shorten(', '.join(known) or '(none)', 800)}. "
                 f"Install the plugin that provides it, or load one with --plugin MODULE_OR_PATH.{note}"
             )
         entry = entries[0]

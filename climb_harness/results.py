@@ -202,6 +202,15 @@ _REREAD_FIX = ("Fix: if a run wrote it, delete it (or move it away) and run the 
                "recompute it (--resume cannot continue from it); otherwise restore a good copy.")
 
 
+def schema_version_of(path: Path) -> Any:
+    """The ``schema_version`` a results file declares, or None when it cannot be read (read_results says why)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data.get("schema_version") if isinstance(data, dict) else None
+
+
 def read_results(path: Path) -> dict[str, Any]:
     """``path`` parsed and checked against ``schemas/results.schema.json`` (and the matrix shapes).
 

@@ -80,6 +80,7 @@ from climb_harness.results import (
     out_of_memory,
     provenance,
     read_results,
+    schema_version_of,
     remove_orphan_temps,
     write_json,
 )
@@ -773,13 +774,14 @@ class Runner:
         spec, algorithm = self.spec, self.spec.algorithm
         self._algorithm("setup", self.ctx)
         if resume and self.results_path.exists():
-            results = read_results(self.results_path)
-            if results.get("schema_version") != "1.1":
+            version = schema_version_of(self.results_path)  # before validation: an old file fails today's schema
+            if version is not None and version != "1.1":
                 raise RunError(
-                    f"{self.results_path} was written by an earlier climb-harness (results schema {results.get('schema_version')}, "
+                    f"{self.results_path} was written by an earlier climb-harness (results schema {clip(version, 20)}, "
                     "which selected and reported on one split); it cannot be resumed under the current protocol. Nothing was "
                     "changed; start the run again in a new --output folder."
                 )
+            results = read_results(self.results_path)
             if results.get("config") != spec.config:
                 raise RunError(
                     f"{self.results_path} was written by a different configuration, so --resume would mix two experiments. "

@@ -158,7 +158,14 @@ def options_with_defaults(options_schema: Mapping[str, Any] | None, given: Mappi
     resolved = {key: copy.deepcopy(spec.get("default")) for key, spec in schema.get("properties", {}).items()}
     resolved.update(given)
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    return resolved, _violations(cls(schema).iter_errors(resolved))
+    return resolved, _violations(strict_integers(cls)(schema).iter_errors(resolved))
+
+
+@functools.cache
+def strict_integers(cls: type) -> type:
+    """``cls`` for which 48.0 is not an ``integer`` (JSON schema says it is; ``range(48.0)`` disagrees)."""
+    checker = cls.TYPE_CHECKER.redefine("integer", lambda _, v: type(v) is not bool and isinstance(v, int))
+    return jsonschema.validators.extend(cls, type_checker=checker)
 
 
 MAX_DEPTH = 32
