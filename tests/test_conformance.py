@@ -1,13 +1,15 @@
-"""The conformance kit: every installed component passes it, and broken components fail it clearly.
+"""The conformance kit: its checks pass on real components and fail broken ones clearly.
 
-The first test is parametrized over everything the installed registry lists (one test id per
-component, ``task:easyvqa-shape``, ``algorithm:ewc``, ...), as timm tests every registered model.
-The others load deliberately broken plugins from ``--plugin`` files and check that the kit
-reports the fault with a message naming it.
+Every installed plugin runs the kit in its own tests (one item per check, ``conformance_test``);
+here the kit runs on the testing plugin's small real components, each check its own item as in a
+plugin's tests, and on deliberately broken plugins loaded from ``--plugin`` files, checking that
+each fault is reported with a message naming it. The pytest items themselves (ids, shared builds,
+empty selections) are tested in test_kit_items.py, capabilities in test_kit_capabilities.py.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import textwrap
 from pathlib import Path
@@ -16,51 +18,47 @@ import pytest
 
 from climb_harness.errors import UsageError
 from climb_harness.registry import Registry
-from climb_harness.testing import conformance
 from climb_harness.testing.conformance import (
     CheckResult,
     check_algorithm,
     check_command,
-    check_component,
     check_encoder,
     check_plugin,
     check_task,
+    conformance_test,
     format_results,
+    single_thread,
 )
 
 pytest_plugins = ["pytester"]
 
-INSTALLED = Registry()
-ENTRIES = INSTALLED.all_entries()
+ROOT = Path(__file__).resolve().parents[1]
+TESTING_PLUGIN = "climb_harness.testing.plugin"
 
 
 @pytest.fixture(autouse=True)
 def _one_thread():
     """Tiny models gain nothing from threads and thrash on a busy two-core machine."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with single_thread():
+        yield
 
 
-# --------------------------------------------------------------------------- every installed component
-@pytest.mark.parametrize("entry", ENTRIES, ids=[f"{e.kind}:{e.name}" for e in ENTRIES])
-def test_installed_component_conforms(entry, tmp_path):
-    results = check_component(INSTALLED, entry.kind, entry.name, tmp_path)
-    assert results and all(r.component == f"{entry.kind}:{entry.name}" for r in results)
-    failed = [r for r in results if not r.passed]
-    assert not failed, "\n" + format_results(failed)
-    skipped = [r for r in results if r.skipped]
-    assert all(r.message.startswith("skipped: ") and len(r.message) > len("skipped: ") for r in skipped)
-    if skipped:
-        pytest.skip("; ".join(f"{r.name}: {r.message}" for r in skipped))
+# --------------------------------------------------------------------------- real components
+#: Every check of the testing plugin's tasks, encoder and algorithm, one item each.
+test_testing_plugin_conforms = conformance_test(
+    TESTING_PLUGIN, registry=Registry([TESTING_PLUGIN], entry_points=False))
 
 
 def test_installed_plugins_load():
-    broken = {p.label: p.errors for p in INSTALLED.plugins if p.errors}
+    broken = {p.label: p.errors for p in Registry().plugins if p.errors}
     assert not broken, broken
+
+
+@pytest.mark.parametrize("folder", sorted((ROOT / "plugins").glob("climb-*/")), ids=lambda f: f.name)
+def test_every_plugin_here_runs_the_kit_in_its_tests(folder):
+    """Each plugin's tests collect the kit's items for its own distribution (so CI runs them per plugin)."""
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in (folder / "tests").glob("test_*.py"))
+    assert f'conformance_test("{folder.name}"' in sources, f"no test of {folder.name} calls conformance_test"
 
 
 # --------------------------------------------------------------------------- broken components
@@ -380,27 +378,6 @@ def test_resume_that_loses_state_fails(tmp_path):
     assert "differ after resuming" in resume.message or "accuracy matrix is" in resume.message
 
 
-def test_algorithm_needing_a_transformer_is_skipped_without_vilt(tmp_path):
-    registry = write_plugin(
-        tmp_path,
-        "zneeds_hf",
-        """
-        class NeedsHF(Algorithm):
-            def setup(self, ctx):
-                if getattr(ctx.model.encoder, "transformer", None) is None:
-                    raise ValueError("zneeds: the encoder does not expose a transformer")
-
-        @hookimpl
-        def climb_algorithms():
-            return [algo("zneeds-hf", NeedsHF)]
-    """,
-    )
-    results = by_name(check_algorithm(registry, "zneeds-hf", tmp_path / "work"))
-    run = results["two-task run completes"]
-    assert run.status == "skipped" and "no 'vilt' encoder is installed" in run.message
-    assert results["resume reproduces the run"].status == "skipped"
-
-
 def test_given_encoder_factory_is_used(tmp_path):
     from climb_harness.testing.components import TinyEncoder
 
@@ -421,7 +398,7 @@ def test_given_encoder_factory_is_used(tmp_path):
 
     results = check_algorithm(registry, "zplain", tmp_path / "work", encoder_factory=factory)
     assert all(r.status == "passed" for r in results), format_results(results)
-    assert len(built) == 2  # the full run and the resumed one
+    assert len(built) == 3  # the full run, the one crashed after task 0, its resumption
     assert "with the given encoder" in by_name(results)["two-task run completes"].message
 
 
@@ -457,8 +434,13 @@ def test_check_plugin_reports_import_errors_and_unknown_names(tmp_path):
     path.write_text("import zno_such_module_anywhere\n", encoding="utf-8")
     registry = Registry([str(path)], entry_points=False)
     results = check_plugin(registry, "zbroken_import", tmp_path)
-    assert [(r.name, r.status) for r in results] == [("plugin loads", "failed")]
+    assert [(r.name, r.status) for r in results] == [
+        ("plugin loads", "failed"),
+        ("hook module imports no heavy module", "skipped"),
+        ("registers components", "skipped"),
+    ]
     assert "zno_such_module_anywhere" in results[0].message
+    assert results[2].message == "skipped: not run because 'plugin loads' failed"
     with pytest.raises(UsageError, match="No plugin or distribution named 'znothing'"):
         check_plugin(registry, "znothing", tmp_path)
 
@@ -481,7 +463,8 @@ def test_check_command_exit_codes_and_output(tmp_path):
         "PASS  plugin:zgood  plugin loads" in output
         and "PASS  algorithm:zgood-finetune  resume reproduces the run" in output
     )
-    assert output.endswith("10 check(s) of 2 component(s): 10 passed, 0 failed, 0 skipped")
+    assert "PASS  plugin:zgood  hook module imports no heavy module" in output
+    assert output.endswith("12 check(s) of 2 component(s): 12 passed, 0 failed, 0 skipped")
 
     bad = tmp_path / "zbad.py"
     bad.write_text(
@@ -513,7 +496,7 @@ def test_results_are_plain_data():
     assert (
         result.passed and result.skipped and str(result) == "SKIP  task:x  manifest valid: skipped: no data"
     )
-    assert json.loads(json.dumps(conformance.dataclasses.asdict(result)))["status"] == "skipped"
+    assert json.loads(json.dumps(dataclasses.asdict(result)))["status"] == "skipped"
 
 
 # --------------------------------------------------------------------------- the pytest plugin

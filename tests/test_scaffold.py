@@ -20,7 +20,7 @@ import pytest
 from climb_harness.errors import UsageError
 from climb_harness.registry import Registry
 from climb_harness.scaffold import names, new_plugin, next_steps, plan, render
-from climb_harness.testing.conformance import check_component, check_plugin, format_results
+from climb_harness.testing.conformance import check_component, check_plugin, conformance_cases, format_results
 
 #: kind -> component name; the names use each separator the manifest pattern allows.
 PLUGINS = {"task": "zscaf-colours", "encoder": "zscaf.bow", "algorithm": "zscaf_l2"}
@@ -155,13 +155,13 @@ def test_scaffolded_algorithm_with_its_hook_on_resumes_exactly(installed, tmp_pa
 
 
 def test_generated_tests_pass(installed):
-    """The tests written into each plugin pass as its author would run them."""
+    """The tests written into each plugin pass as its author would run them: each kit check its own item."""
     env = dict(
         os.environ, HF_HUB_OFFLINE="1", PYTHONPATH=os.pathsep.join([str(installed["site"]), *sys.path])
     )
     tests = [str(installed[kind] / "tests") for kind in PLUGINS]  # one session: torch is imported once
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", *tests],
+        [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "-o", "addopts=", *tests],
         capture_output=True,
         text=True,
         cwd=installed["site"].parent,
@@ -170,7 +170,19 @@ def test_generated_tests_pass(installed):
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
-    assert "11 passed" in proc.stdout, proc.stdout[-2000:]
+    registry = Registry()
+    kit = sum(len(conformance_cases(f"climb-{name}", registry=registry)) for name in PLUGINS.values())
+    penalty_on = f"algorithm:{PLUGINS['algorithm']}"
+    kit += len(conformance_cases(penalty_on, options={"l2_weight": 0.1}, registry=registry))
+    own = 3 + 2 + 2  # the task's, the encoder's and the algorithm's own tests
+    # 4 per plugin; the task (3 splits); the encoder (test_options, 6 probes); the algorithm twice
+    assert kit == 4 * 3 + 8 + 15 + 9 * 2
+    summary = proc.stdout.strip().splitlines()[-1]
+    assert f"{kit + own} passed" in summary and "skipped" not in summary, proc.stdout[-2000:]
+    for item in ("test_conformance[plugin:zscaf_l2::light-import]",
+                 "test_conformance[task:zscaf-colours::examples-test]",
+                 "test_conformance_with_the_penalty_on[algorithm:zscaf_l2::resume-is-exact]"):
+        assert item in proc.stdout, proc.stdout[-2000:]
 
 
 # --------------------------------------------------------------------------- refusals

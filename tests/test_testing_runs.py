@@ -12,8 +12,8 @@ import torch
 from climb_harness.api import Algorithm, algorithm
 from climb_harness.runner import Runner
 from climb_harness.testing import runs
-from climb_harness.testing.conformance import single_thread
 from climb_harness.testing.conformance import tiny_tasks as conformance_tasks
+from climb_harness.testing.runs import single_thread
 
 
 @pytest.fixture(autouse=True)
@@ -144,3 +144,13 @@ def test_resume_check_compares_the_algorithm_state_too(tmp_path):
 def test_resume_check_refuses_a_run_that_cannot_crash(tmp_path):
     with pytest.raises(AssertionError, match="at least two tasks"):
         runs.assert_resume_reproduces(Anchored, tmp_path, tasks=runs.tiny_tasks(1, size=12))
+
+
+def test_resume_after_crash_and_the_comparison_are_the_kits_building_blocks(tmp_path):
+    """The conformance kit's resume check is these two calls on a run it already has."""
+    full = runs.run_algorithm(Anchored(), tmp_path / "full", **_small())
+    resumed = runs.resume_after_crash(Anchored, tmp_path / "resumed", **_small())
+    summary = runs.assert_same_final_state(tmp_path / "full", full, tmp_path / "resumed", resumed)
+    assert summary.startswith("accuracy matrix, ") and summary.endswith("state entries identical")
+    with pytest.raises(AssertionError, match="did not stop there"):
+        runs.resume_after_crash(Anchored, tmp_path / "late", after=5, **_small())

@@ -16,23 +16,40 @@ _NO_OPTIONS = {"type": "object", "properties": {}, "additionalProperties": False
 
 @hookimpl
 def climb_tasks() -> list[Component]:
+    """The two synthetic tasks.
+
+    Returns:
+        ``synthetic-colour`` and ``synthetic-yesno``.
+    """
+    factory = "climb_harness.testing.components:SyntheticTask"
     return [
-        task(synthetic_manifest("synthetic-colour", "colour"), "climb_harness.testing.components:SyntheticTask"),
-        task(synthetic_manifest("synthetic-yesno", "yesno"), "climb_harness.testing.components:SyntheticTask"),
+        task(synthetic_manifest("synthetic-colour", "colour"), factory),
+        task(synthetic_manifest("synthetic-yesno", "yesno"), factory),
     ]
 
 
 @hookimpl
 def climb_encoders() -> list[Component]:
-    return [encoder({k: v for k, v in TINY_ENCODER_MANIFEST.items() if k != "kind"}, "climb_harness.testing.components:TinyEncoder")]
+    """TinyEncoder.
+
+    Returns:
+        The encoder ``tiny``.
+    """
+    manifest = {k: v for k, v in TINY_ENCODER_MANIFEST.items() if k != "kind"}
+    return [encoder(manifest, "climb_harness.testing.components:TinyEncoder")]
 
 
 @hookimpl
 def climb_algorithms() -> list[Component]:
+    """Plain sequential fine-tuning.
+
+    Returns:
+        The algorithm ``finetune`` (the :class:`climb_harness.api.Algorithm` base class).
+    """
     return [
         algorithm(
-            {"name": "finetune", "api_version": API_VERSION, "summary": "Plain sequential fine-tuning (the Algorithm base class).",
-             "family": "baseline", "options": _NO_OPTIONS},
+            {"name": "finetune", "api_version": API_VERSION, "family": "baseline", "options": _NO_OPTIONS,
+             "summary": "Plain sequential fine-tuning (the Algorithm base class)."},
             "climb_harness.api:Algorithm",
         )
     ]

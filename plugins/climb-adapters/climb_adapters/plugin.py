@@ -59,6 +59,7 @@ MANIFEST: dict[str, Any] = {
     ),
     "family": "parameter-isolation",
     "paper": PAPERS,
+    "requires": ["hf-transformer"],  # an encoder whose `transformer` adapters can attach to
     "options": OPTIONS,
 }
 

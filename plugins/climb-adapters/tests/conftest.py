@@ -8,13 +8,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may be downloaded in tes
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from climb_harness.runner import Runner
-from climb_harness.testing import runs
-from climb_harness.testing.conformance import single_thread
+from climb_harness.testing import runs, single_thread
+
+if TYPE_CHECKING:
+    from climb_harness.testing import Runner
 
 #: A ViLT small enough for CPU tests (the adapters get hidden 32 / 16 = 2 units).
 TINY_VILT = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64,

@@ -8,14 +8,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may be downloaded in tes
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from climb_harness.runner import Runner
-from climb_harness.testing import runs
+from climb_harness.testing import runs, single_thread
 from climb_harness.testing.components import TinyEncoder
-from climb_harness.testing.conformance import single_thread
+
+if TYPE_CHECKING:
+    from climb_harness.testing import Runner
 
 
 def run_algorithm(algorithm: Any, out: Path, *, n_tasks: int = 3, size: int = 48, epochs: int = 2,

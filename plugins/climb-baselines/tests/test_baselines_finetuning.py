@@ -6,7 +6,7 @@ import torch
 
 from climb_baselines.direct_ft import DirectFineTuning, encoder_state
 from climb_baselines.sequential_ft import SequentialFineTuning
-from climb_harness.results import validate_results
+from climb_harness.testing import validate_results
 
 
 def _equal(a, b) -> bool:

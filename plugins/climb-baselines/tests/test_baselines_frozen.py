@@ -10,7 +10,7 @@ import torch
 from climb_baselines.direct_ft import encoder_state
 from climb_baselines.frozen_bottom_k import FrozenBottomK, frozen_prefixes
 from climb_baselines.frozen_encoder import FrozenEncoder
-from climb_harness.heads import ContinualModel
+from climb_harness.testing import ContinualModel
 from climb_harness.testing.components import TinyEncoder, synthetic_task
 
 

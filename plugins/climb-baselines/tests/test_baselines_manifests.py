@@ -1,15 +1,14 @@
-"""The hook module: schema-valid manifests, options with defaults, entry point, no torch at import."""
+"""The hook module: the five manifests, their options and defaults, and the registry building each.
+
+The entry point and a torch-free import are the kit's items (test_baselines_conformance.py).
+"""
 
 from __future__ import annotations
-
-import subprocess
-import sys
-from importlib import metadata
 
 import pytest
 
 from climb_baselines.plugin import FACTORIES, climb_algorithms
-from climb_harness.schemas import check_options_schema, options_with_defaults, validate
+from climb_harness.testing import check_options_schema, options_with_defaults, validate_manifest
 
 NAMES = ["sequential-ft", "direct-ft", "frozen-encoder", "frozen-bottom-k", "multitask"]
 
@@ -22,12 +21,12 @@ def test_five_algorithms():
 @pytest.mark.parametrize("component", climb_algorithms(), ids=lambda c: c.name)
 def test_manifest_is_schema_valid(component):
     manifest = dict(component.manifest)
-    assert validate("algorithm", manifest) == []
+    assert validate_manifest("algorithm", manifest) == []
     assert check_options_schema(manifest["options"]) == []
     assert manifest["options"]["additionalProperties"] is False
     assert all("default" in spec for spec in manifest["options"]["properties"].values())
     assert ("CLiMB" in manifest["paper"]) or ("CL-Gym" in manifest["paper"])
-    assert validate("algorithm", {**manifest, "surprise": 1}) != []
+    assert validate_manifest("algorithm", {**manifest, "surprise": 1}) != []
 
 
 def test_families_and_defaults():
@@ -41,24 +40,11 @@ def test_families_and_defaults():
     assert options_with_defaults(manifests["direct-ft"]["options"], {"k": 1})[1] != []  # unknown option
 
 
-def test_entry_point_and_registry_build():
-    from climb_harness.registry import Registry
-
-    eps = [ep for ep in metadata.entry_points(group="climb.plugins") if ep.name == "baselines"]
-    assert [ep.value for ep in eps] == ["climb_baselines.plugin"] and eps[0].dist.name == "climb-baselines"
-    registry = Registry()
+def test_registry_builds_each(climb_registry):
+    registry = climb_registry
     for name in NAMES:
         entry = registry.get("algorithm", name)
         assert entry.problems == [] and entry.plugin.distribution == "climb-baselines"
         built = registry.build("algorithm", name, {})
         assert type(built).__name__ == FACTORIES[name].split(":")[1] and built.name == name
     assert registry.build("algorithm", "frozen-bottom-k", {"k": 3}).options == {"k": 3}
-
-
-def test_import_does_not_import_torch():
-    code = (
-        "import sys, climb_baselines.plugin as p; p.climb_algorithms(); "
-        "assert 'torch' not in sys.modules, 'torch imported'"
-    )
-    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr

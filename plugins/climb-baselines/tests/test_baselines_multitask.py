@@ -100,8 +100,7 @@ class _SelectionSpy(Multitask):
 def _selection_run(algorithm, out):
     """A real 3-task run through the Runner, with the Runner's evaluate() wrapped to record, for each
     selection evaluation (while ``algorithm.selecting``), the task and its score."""
-    from climb_harness.runner import Runner
-    from climb_harness.testing import runs
+    from climb_harness.testing import Runner, runs
     from climb_harness.testing.components import TinyEncoder
 
     spec = runs.run_spec(algorithm, out, tasks=runs.tiny_tasks(3), epochs=3, batch_size=None,

@@ -121,7 +121,7 @@ def test_later_task_uses_replay_distillation_and_the_evaluation_set(make_ctx, ti
 
 
 def test_memories_hold_past_tasks_only_and_are_disjoint(make_spec, tiny_tasks, make_bcl, tmp_path):
-    from climb_harness.runner import Runner
+    from climb_harness.testing import Runner
 
     class Checking(Recording):
         checked = 0
@@ -241,7 +241,7 @@ def test_inner_steps_use_the_replay_batch_drawn_for_them(make_ctx, tiny_tasks, m
 
 
 def test_memory_size_is_one_total_budget(make_spec, tiny_tasks, make_bcl, tmp_path):
-    from climb_harness.runner import Runner
+    from climb_harness.testing import Runner
 
     algorithm = make_bcl(memory_size=10, n_memories=30, n_val=0.25, replay_batch_size=4, n_meta=1, inner_steps=1)
     Runner(make_spec(algorithm, tiny_tasks(3), tmp_path)).run()

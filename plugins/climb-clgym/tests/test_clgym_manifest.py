@@ -1,16 +1,15 @@
-"""The hook module: schema-valid manifests, option defaults, the entry point, no torch at import."""
+"""The hook module: schema-valid manifests, option defaults, the registry building them.
+
+The entry point and a torch-free import are the kit's items (test_clgym_conformance.py).
+"""
 
 from __future__ import annotations
-
-import subprocess
-import sys
-from importlib import metadata
 
 import pytest
 from climb_clgym.plugin import climb_algorithms, defaults
 from jsonschema import Draft202012Validator
 
-from climb_harness.schemas import check_options_schema, validate
+from climb_harness.testing import check_options_schema, validate_manifest
 
 NAMES = ["stable-sgd", "ogd", "mc-sgd"]
 
@@ -23,9 +22,9 @@ def test_three_algorithms():
 @pytest.mark.parametrize("component", climb_algorithms(), ids=lambda c: c.name)
 def test_manifest_is_schema_valid(component):
     manifest = dict(component.manifest)
-    assert validate("algorithm", manifest) == []
+    assert validate_manifest("algorithm", manifest) == []
     assert check_options_schema(manifest["options"]) == []
-    assert validate("algorithm", {**manifest, "surprise": 1}) != []
+    assert validate_manifest("algorithm", {**manifest, "surprise": 1}) != []
     options = manifest["options"]
     assert options["additionalProperties"] is False
     validator = Draft202012Validator(options)
@@ -49,24 +48,10 @@ def test_memory_methods_offer_one_total_budget(name):
     assert prop["description"].startswith("Total training examples stored over the whole task sequence")
 
 
-def test_entry_point_names_the_hook_module():
-    eps = [ep for ep in metadata.entry_points(group="climb.plugins") if ep.name == "clgym"]
-    assert [ep.value for ep in eps] == ["climb_clgym.plugin"]
-    assert eps[0].dist.name == "climb-clgym"
 
 
-def test_hook_module_does_not_import_torch():
-    code = "import sys, climb_clgym.plugin as p; p.climb_algorithms(); assert 'torch' not in sys.modules, 'torch imported'"
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert result.returncode == 0, result.stderr
-
-
-def test_core_registry_builds_them():
-    from climb_harness.registry import Registry
-
-    registry = Registry()
+def test_core_registry_builds_them(climb_registry):
+    registry = climb_registry
     for name in NAMES:
         entry = registry.get("algorithm", name)
         assert entry.problems == [] and entry.plugin.distribution == "climb-clgym"

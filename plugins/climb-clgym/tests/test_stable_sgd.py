@@ -11,8 +11,7 @@ import torch
 from climb_clgym.stable_sgd import StableSGD, set_dropout
 from torch import nn
 
-from climb_harness.runner import Runner
-from climb_harness.testing import runs
+from climb_harness.testing import Runner, runs
 from climb_harness.testing.components import TinyEncoder
 
 

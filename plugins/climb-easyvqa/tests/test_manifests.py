@@ -1,41 +1,20 @@
-"""The hook module: schema-valid manifests, pluggy registration, entry point, no torch at import."""
+"""The hook module: schema-valid manifests, heads and labels, option defaults, the registry building them.
+
+Loading through pluggy, the entry point and a torch-free hook module are the kit's items
+(test_easyvqa_conformance.py); the task module's own torch-free import is tested here.
+"""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-from importlib import metadata
-from pathlib import Path
 
 import pytest
 from climb_easyvqa.labels import ANSWERS
 from climb_easyvqa.plugin import DEFAULT_OPTIONS, climb_tasks
 from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
 
-
-def _schemas_dir() -> Path:
-    import climb_harness
-
-    candidates = [
-        Path(__file__).resolve().parents[3] / "schemas",
-        Path(climb_harness.__file__).parent / "schemas",
-    ]
-    for candidate in candidates:
-        if (candidate / "task.schema.json").is_file():
-            return candidate
-    pytest.fail(f"task.schema.json not found in {candidates}")
-
-
-@pytest.fixture(scope="module")
-def task_validator() -> Draft202012Validator:
-    schemas = {
-        name: json.loads((_schemas_dir() / name).read_text())
-        for name in ("task.schema.json", "options.schema.json")
-    }
-    registry = Registry().with_resources((s["$id"], Resource.from_contents(s)) for s in schemas.values())
-    return Draft202012Validator(schemas["task.schema.json"], registry=registry)
+from climb_harness.testing import validate_manifest
 
 
 def test_three_tasks_in_order():
@@ -44,14 +23,13 @@ def test_three_tasks_in_order():
 
 
 @pytest.mark.parametrize("component", climb_tasks(), ids=lambda c: c.name)
-def test_manifest_is_schema_valid(component, task_validator):
-    errors = [e.message for e in task_validator.iter_errors(dict(component.manifest))]
-    assert errors == []
+def test_manifest_is_schema_valid(component):
+    assert validate_manifest("task", dict(component.manifest)) == []
 
 
-def test_validator_rejects_an_unknown_field(task_validator):
+def test_validator_rejects_an_unknown_field():
     manifest = {**climb_tasks()[0].manifest, "surprise": 1}
-    assert not task_validator.is_valid(manifest)
+    assert validate_manifest("task", manifest) != []
 
 
 @pytest.mark.parametrize("component", climb_tasks(), ids=lambda c: c.name)
@@ -86,24 +64,6 @@ def test_option_defaults_are_valid_and_extra_options_rejected():
     assert validator.is_valid({**DEFAULT_OPTIONS, "max_train_examples": None, "data_dir": "/data/easy-vqa"})
 
 
-def test_registers_against_the_harness_hookspecs():
-    import pluggy
-    from climb_easyvqa import plugin
-
-    from climb_harness import hookspecs
-
-    pm = pluggy.PluginManager("climb")
-    pm.add_hookspecs(hookspecs)
-    pm.register(plugin)
-    pm.check_pending()
-    names = [c.name for components in pm.hook.climb_tasks() for c in components]
-    assert names == ["easyvqa-shape", "easyvqa-color", "easyvqa-yesno"]
-
-
-def test_entry_point_names_the_hook_module():
-    eps = [ep for ep in metadata.entry_points(group="climb.plugins") if ep.name == "easyvqa"]
-    assert [ep.value for ep in eps] == ["climb_easyvqa.plugin"]
-    assert eps[0].dist.name == "climb-easyvqa"
 
 
 def test_factories_resolve_to_task_classes():
@@ -116,10 +76,10 @@ def test_factories_resolve_to_task_classes():
         assert issubclass(getattr(importlib.import_module(module), attr), Task)
 
 
-def test_import_does_not_import_torch():
+def test_task_module_does_not_import_torch():
+    """Beyond the kit's check of the hook module: the tasks themselves read data without torch."""
     code = (
-        "import sys, climb_easyvqa.plugin, climb_easyvqa.tasks; "
-        "climb_easyvqa.plugin.climb_tasks(); "
+        "import sys, climb_easyvqa.tasks; "
         "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'torch imported'"
     )
     result = subprocess.run(
@@ -128,11 +88,9 @@ def test_import_does_not_import_torch():
     assert result.returncode == 0, result.stderr
 
 
-def test_core_registry_finds_and_builds_the_tasks():
+def test_core_registry_finds_and_builds_the_tasks(climb_registry):
     """End to end through the harness: discovery by entry point, validation, options, factory."""
-    from climb_harness.registry import Registry
-
-    registry = Registry()
+    registry = climb_registry
     for name in ("easyvqa-shape", "easyvqa-color", "easyvqa-yesno"):
         entry = registry.get("task", name)
         assert entry.plugin.distribution == "climb-easyvqa" and entry.problems == []

@@ -22,7 +22,7 @@ def sweep():
 
 @pytest.mark.parametrize("value", [0.0, 1.0, 100.0, 1e5, 1e20, 0.5, 2.5e-7])
 def test_lambda_reaches_the_config_as_a_float(sweep, value):
-    from climb_harness.config import apply_override
+    from climb_harness.testing import apply_override
 
     config = {}
     apply_override(config, f"algorithms=[{{name: ewc, options: {{ewc_lambda: {sweep.yaml_float(value)}}}}}]")

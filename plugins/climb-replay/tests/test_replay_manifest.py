@@ -1,17 +1,17 @@
-"""The hook module: four schema-valid manifests with defaults, entry point, no torch at import."""
+"""The hook module: four schema-valid manifests with defaults, the registry building them.
+
+The entry point and a torch-free import are the kit's items (test_replay_conformance.py).
+"""
 
 from __future__ import annotations
 
 import importlib
-import subprocess
-import sys
-from importlib import metadata
 
 import pytest
 from climb_replay.plugin import climb_algorithms, default_options
 
 from climb_harness.api import Algorithm
-from climb_harness.schemas import check_options_schema, options_with_defaults, validate
+from climb_harness.testing import check_options_schema, options_with_defaults, validate_manifest
 
 NAMES = ["experience-replay", "er-reservoir", "er-ring", "agem"]
 DEFAULTS = {
@@ -30,12 +30,12 @@ def test_four_replay_algorithms():
 @pytest.mark.parametrize("component", climb_algorithms(), ids=lambda c: c.name)
 def test_manifest_is_schema_valid_and_factory_resolves(component):
     manifest = dict(component.manifest)
-    assert validate("algorithm", manifest) == []
+    assert validate_manifest("algorithm", manifest) == []
     assert check_options_schema(manifest["options"]) == []
     assert manifest["paper"] and manifest["description"]
     module, attr = component.factory.split(":")
     assert issubclass(getattr(importlib.import_module(module), attr), Algorithm)
-    assert validate("algorithm", {**manifest, "surprise": 1}) != []
+    assert validate_manifest("algorithm", {**manifest, "surprise": 1}) != []
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -58,23 +58,10 @@ def test_every_method_offers_one_total_memory_budget(name):
     assert "total" in prop["description"].lower() or "Total" in prop["description"]
 
 
-def test_entry_point_names_the_hook_module():
-    eps = [ep for ep in metadata.entry_points(group="climb.plugins") if ep.name == "replay"]
-    assert [ep.value for ep in eps] == ["climb_replay.plugin"]
-    assert eps[0].dist.name == "climb-replay"
 
 
-def test_import_does_not_import_torch():
-    code = ("import sys, climb_replay.plugin; climb_replay.plugin.climb_algorithms(); "
-            "assert 'torch' not in sys.modules, 'torch imported'")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-
-
-def test_core_registry_finds_and_builds_them():
-    from climb_harness.registry import Registry
-
-    registry = Registry()
+def test_core_registry_finds_and_builds_them(climb_registry):
+    registry = climb_registry
     for name in NAMES:
         entry = registry.get("algorithm", name)
         assert entry.plugin.distribution == "climb-replay" and entry.problems == []

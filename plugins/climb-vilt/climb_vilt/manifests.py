@@ -18,6 +18,16 @@ VILT_PAPER = (
     "Benchmarks, arXiv:2206.09059."
 )
 
+#: The smallest ViLT the conformance kit runs other components on ("test_options"): one layer, width 32.
+TEST_OPTIONS: dict[str, Any] = {
+    "hidden_size": 32,
+    "num_hidden_layers": 1,
+    "num_attention_heads": 2,
+    "intermediate_size": 64,
+    "image_size": 32,
+    "patch_size": 16,
+}
+
 
 def _architecture_options() -> dict[str, Any]:
     """The ViltConfig fields a random initialisation is built from (ignored with pretrained_path)."""
@@ -96,6 +106,8 @@ VILT_MANIFEST: dict[str, Any] = {
     "modalities": ["vision-language", "language", "vision"],
     "max_images_per_example": 2,
     "paper": VILT_PAPER,
+    "provides": ["hf-transformer"],
+    "test_options": TEST_OPTIONS,
     "options": {
         "type": "object",
         "additionalProperties": False,
@@ -126,6 +138,8 @@ VILT_BERT_MANIFEST: dict[str, Any] = {
     "modalities": ["vision-language", "language", "vision"],
     "max_images_per_example": 2,
     "paper": VILT_PAPER,
+    "provides": ["hf-transformer"],
+    "test_options": TEST_OPTIONS,
     "options": {
         "type": "object",
         "additionalProperties": False,

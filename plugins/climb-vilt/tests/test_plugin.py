@@ -1,43 +1,28 @@
-"""The hook module: schema-valid manifests, torch-free import, entry point, factories."""
+"""The hook module: schema-valid manifests, their capabilities and test options, option defaults, factories.
+
+A torch-free import and the entry point are the kit's items (test_vilt_conformance.py).
+"""
 
 from __future__ import annotations
 
 import importlib
-import json
-import subprocess
-import sys
-from importlib.metadata import entry_points
-from pathlib import Path
 
 import jsonschema
 import pytest
-from referencing import Registry, Resource
 
 from climb_vilt import plugin
 from climb_vilt.manifests import option_defaults
 
-SCHEMAS = Path(__file__).resolve().parents[3] / "schemas"
-
-
-def _validator() -> jsonschema.Draft202012Validator:
-    schemas = {
-        name: json.loads((SCHEMAS / name).read_text())
-        for name in ("encoder.schema.json", "options.schema.json")
-    }
-    registry = Registry().with_resources(
-        (schema["$id"], Resource.from_contents(schema)) for schema in schemas.values()
-    )
-    return jsonschema.Draft202012Validator(schemas["encoder.schema.json"], registry=registry)
+from climb_harness.testing import validate_manifest
 
 
 def test_manifests_are_schema_valid_and_cite_papers():
     components = plugin.climb_encoders()
     assert [c.name for c in components] == ["vilt", "vilt-bert"]
-    validator = _validator()
     for component in components:
-        errors = list(validator.iter_errors(dict(component.manifest)))
-        assert not errors, [e.message for e in errors]
+        assert validate_manifest("encoder", dict(component.manifest)) == []
         assert component.kind == "encoder"
+        assert component.manifest["provides"] == ["hf-transformer"]  # `transformer` is a transformers ViltModel
         assert "Kim" in component.manifest["paper"] and "Srinivasan" in component.manifest["paper"]
 
 
@@ -48,6 +33,7 @@ def test_options_defaults_validate_and_unknown_options_are_refused():
         jsonschema.validate(option_defaults(component.manifest), options_schema)
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate({**option_defaults(component.manifest), "hiden_size": 3}, options_schema)
+        jsonschema.validate({**option_defaults(component.manifest), **component.manifest["test_options"]}, options_schema)
 
 
 def test_factories_name_encoder_classes():
@@ -56,18 +42,3 @@ def test_factories_name_encoder_classes():
     for component in plugin.climb_encoders():
         module, _, attr = component.factory.partition(":")
         assert issubclass(getattr(importlib.import_module(module), attr), Encoder)
-
-
-def test_hook_module_imports_without_torch():
-    code = (
-        "import sys, climb_vilt.plugin as p; p.climb_encoders(); "
-        "heavy = [m for m in ('torch', 'transformers', 'PIL') if m in sys.modules]; "
-        "assert not heavy, heavy"
-    )
-    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-
-
-def test_entry_point_is_installed():
-    found = {ep.name: ep.value for ep in entry_points(group="climb.plugins")}
-    assert found.get("vilt") == "climb_vilt.plugin"

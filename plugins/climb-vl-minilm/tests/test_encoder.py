@@ -74,7 +74,7 @@ def test_frozen_parts_are_outside_the_module_and_the_optimizer(encoder):
     ours = {id(p) for p in encoder.parameters()}
     assert not any(id(p) in ours for p in frozen)
     assert all(key.startswith(("transformer.", "image_embeddings.")) for key in encoder.state_dict())
-    from climb_harness.runner import TrainingOptions, build_optimizer
+    from climb_harness.testing import TrainingOptions, build_optimizer
 
     optimizer = build_optimizer(encoder, 1e-3, TrainingOptions())
     optimised = {id(p) for group in optimizer.param_groups for p in group["params"]}
