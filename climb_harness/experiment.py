@@ -60,6 +60,7 @@ class Experiment:
         self.registry.resolve_options("encoder", self.config["encoder"]["name"], self.config["encoder"]["options"], "encoder.options")
         for i, algorithm in enumerate(self.config["algorithms"]):
             self.registry.resolve_options("algorithm", algorithm["name"], algorithm["options"], f"algorithms[{i}].options")
+            self.registry.check_capabilities(algorithm["name"], self.config["encoder"]["name"], f"algorithms[{i}]")
 
     def _training(self) -> Any:
         from climb_harness.runner import TrainingOptions

@@ -274,6 +274,7 @@ class Registry:
                     self._add(kind, component, info)
         self._flag_duplicates()
         self._flag_empty_plugins()
+        self._flag_unmet_requirements()
 
     def _add(self, kind: str, component: Any, info: PluginInfo) -> None:
         hook = _HOOK_OF_KIND[kind]
@@ -323,6 +324,34 @@ class Registry:
                     entry.problems.append(
                         Violation("$.name", "unique name", f"{kind} {name!r} is registered by both {owners}; uninstall one of them or rename the component")
                     )
+
+    def providers(self, capability: str) -> list[str]:
+        """The valid encoders whose manifest ``provides`` ``capability``."""
+        return [e.name for e in self.all_entries("encoder") if not e.problems and capability in (e.manifest.get("provides") or [])]
+
+    def check_capabilities(self, algorithm: str, encoder: str, where: str = "") -> None:
+        """Refuse an encoder that lacks a capability the algorithm ``requires`` (before anything is trained)."""
+        required = list(self.get("algorithm", algorithm).manifest.get("requires") or [])
+        provided = set(self.get("encoder", encoder).manifest.get("provides") or [])
+        missing = [c for c in required if c not in provided]
+        if missing:
+            offers = "; ".join(f"{c}: {', '.join(self.providers(c)) or 'no installed encoder'}" for c in missing)
+            raise UsageError(
+                f"The algorithm {algorithm!r}{' at ' + where if where else ''} requires {', '.join(map(repr, missing))}, which "
+                f"the encoder {encoder!r} does not provide (its manifest's provides: {sorted(provided) or '[]'}). Encoders that "
+                f"do: {offers}. Choose one of them as the experiment's encoder, or drop the algorithm."
+            )
+
+    def _flag_unmet_requirements(self) -> None:
+        for entry in self.all_entries("algorithm"):
+            if entry.problems:
+                continue
+            unmet = [c for c in entry.manifest.get("requires") or [] if not self.providers(c)]
+            if unmet:
+                entry.plugin.warnings.append(
+                    f"{entry.plugin.label}: algorithm {entry.name!r} requires {', '.join(map(repr, unmet))}, which no installed "
+                    f"encoder provides, so no experiment can run it; install an encoder plugin that provides it."
+                )
 
     def check_factories(self) -> None:
         """Import every valid component's factory (``climb validate``; ``climb list`` stays import-free)."""
@@ -450,6 +479,9 @@ def manifest_problems(kind: str, component: Component) -> list[Violation]:
         problems.append(problem)
     if isinstance(manifest.get("options"), Mapping) and not any(p.path.startswith("$.options") for p in problems):
         problems += check_options_schema(manifest["options"])
+        if isinstance(manifest.get("test_options"), Mapping) and not any(p.path.startswith("$.options") for p in problems):
+            _, wrong = options_with_defaults(manifest["options"], manifest["test_options"])
+            problems += [Violation("$.test_options" + v.path.removeprefix("$"), v.rule, f"the conformance kit's options are not valid options: {v.message}") for v in wrong]
     return problems + _factory_problems(component.factory)
 
 

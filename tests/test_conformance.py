@@ -550,3 +550,28 @@ def test_pytest_plugin_fixtures(pytester, tmp_path):
     out = result.stdout.str()
     assert "conformance check(s) of 'algorithm:zfixture-bad' failed" in out
     assert "FAIL  algorithm:zfixture-bad  state_dict checkpointable" in out
+
+
+def test_layer_groups_with_a_trailing_dot_fail_with_the_fix(tmp_path):
+    registry = write_plugin(
+        tmp_path,
+        "zdotted_groups",
+        """
+        from climb_harness.testing.components import TinyEncoder
+
+
+        class Dotted(TinyEncoder):
+            def layer_groups(self):
+                return ["layers.0.", "layers.1"]
+
+
+        @hookimpl
+        def climb_encoders():
+            from climb_harness.api import encoder
+            return [encoder({"name": "zdotted", "api_version": API_VERSION, "summary": "dotted",
+                             "modalities": ["vision-language"], "options": OPTIONS}, Dotted)]
+    """,
+    )
+    result = by_name(check_encoder(registry, "zdotted"))["layer_groups name parameters"]
+    assert result.status == "failed"
+    assert "['layers.0.']" in result.message and "Drop the trailing dot" in result.message

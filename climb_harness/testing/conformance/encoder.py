@@ -175,9 +175,12 @@ def _layer_groups(subject: Subject) -> str:
     params = [n for n, _ in encoder.named_parameters()]
     empty = [g for g in groups if not any(n == g or n.startswith(g + ".") for n in params)]
     if empty:
+        dotted = [g for g in empty if g.endswith(".")]
+        hint = (f" Drop the trailing dot of {dotted[:3]}: a parameter belongs to a group when its name equals the "
+                f"prefix or starts with the prefix plus '.'." if dotted else "")
         fail(
-            f"layer_groups() names {empty[:3]}, which prefix no parameter of the encoder; return "
-            f"parameter-name prefixes such as {params[:2]}"
+            f"layer_groups() names {empty[:3]}, which prefix no parameter of the encoder; return parameter-name "
+            f"prefixes relative to the encoder, such as {params[:2]}.{hint}"
         )
     if not groups:
         return "none declared (methods that freeze the bottom k layers cannot use it)"

@@ -10,8 +10,8 @@ import yaml
 from click.testing import CliRunner
 from climb_easyvqa.data import CorruptDataError
 
-from climb_harness.cli import main
-from climb_harness.errors import RunError
+from climb_harness.testing import RunError
+from climb_harness.testing import cli_main as main
 
 DAMAGE = {
     "invalid JSON": (b'[["what shape", "circle", 0]', "not valid JSON"),
