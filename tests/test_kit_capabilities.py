@@ -148,8 +148,11 @@ def test_an_encoders_test_options_must_build(tmp_path):
     """)
     good = by_name(check_encoder(registry, "zcap-good"))["builds with its test_options"]
     assert good.status == "passed" and "hidden_size 8" in good.message
-    typo = by_name(check_encoder(registry, "zcap-typo"))["builds with its test_options"]
-    assert typo.status == "failed" and "hiden_size" in typo.message and "test_options" in typo.message
+    # a typo is already a manifest problem (climb validate reports it), so the build is not attempted
+    typo = check_encoder(registry, "zcap-typo")
+    failed = [r for r in typo if r.status == "failed"]
+    assert failed and all("hiden_size" in r.message and "test_options" in r.message for r in failed[:1])
+    assert by_name(typo)["builds with its test_options"].status == "skipped"
     plain = [r.name for r in check_encoder(load(tmp_path, "zcap_plain", """
         @hookimpl
         def climb_encoders():
