@@ -28,7 +28,7 @@ plugin_option = click.option(
     "plugins",
     multiple=True,
     metavar="MODULE_OR_PATH",
-    help="Load a plugin that is not installed: a module name or a path to a .py file or package (repeatable).",
+    help="Load a plugin that is not installed: a module name, or the path of its hook .py file, package folder or distribution folder (repeatable).",
 )
 
 
@@ -116,7 +116,8 @@ def list_cmd(what: str | None, as_json: bool, plugins: tuple[str, ...]) -> None:
 def validate_cmd(selected: tuple[str, ...], plugins: tuple[str, ...]) -> None:
     """Check plugins' hooks and manifests; exit 1 on any error.
 
-    PLUGIN is a plugin (entry-point) name or a distribution name; default: every plugin.
+    PLUGIN is a plugin (entry-point) name or a distribution name; default: the plugins given with
+    --plugin, else every installed plugin.
     """
     registry = load_registry(plugins)
     known = {p.name for p in registry.plugins} | {p.distribution for p in registry.plugins}
@@ -126,7 +127,12 @@ def validate_cmd(selected: tuple[str, ...], plugins: tuple[str, ...]) -> None:
             f"No plugin or distribution named {', '.join(map(repr, unknown))}. Installed plugins: "
             f"{', '.join(sorted(p.name + ' (' + p.distribution + ')' for p in registry.plugins)) or '(none)'}."
         )
-    chosen = [p for p in registry.plugins if not selected or p.name in selected or p.distribution in selected]
+    if selected:
+        chosen = [p for p in registry.plugins if p.name in selected or p.distribution in selected]
+    elif plugins:  # `climb validate --plugin X` validates X, as `climb check --plugin X` checks X
+        chosen = [p for p in registry.plugins if p.source == "--plugin"]
+    else:
+        chosen = list(registry.plugins)
     registry.check_factories()
     errors = 0
     for plugin in chosen:
@@ -148,7 +154,7 @@ def validate_cmd(selected: tuple[str, ...], plugins: tuple[str, ...]) -> None:
 
 @main.command("show")
 @click.argument("name", metavar="NAME|KIND:NAME")
-@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of matching components: registry record plus the full manifest.")
 @plugin_option
 @handles_errors
 def show_cmd(name: str, as_json: bool, plugins: tuple[str, ...]) -> None:

@@ -56,7 +56,7 @@ def targets(spec: str) -> list[PluginTarget]:
     path = Path(spec)
     if not path.exists():
         raise UsageError(
-            f"--plugin {shorten(spec, 200)!r}: no such file or folder. Give the path of a plugin's .py file, package "
+            f"--plugin {shorten(spec, 200)!r}: no such file or folder (given with --plugin or in the config's plugins:; relative paths are taken from the current folder). Give the path of a plugin's .py file, package "
             "folder or distribution folder (with pyproject.toml), or the dotted name of an importable module (as with pytest -p)."
         )
     path = path.resolve()
@@ -95,6 +95,10 @@ def _file_target(spec: str, path: Path) -> PluginTarget:
         dotted = ".".join(path.relative_to(root).with_suffix("").parts)
         if path.stem == "__init__":
             dotted = dotted.rsplit(".", 1)[0]
+        for pyproject in _pyprojects_above(_top_package(path.parent))[:1]:
+            for name, module in _entry_points(pyproject).items():
+                if module == dotted:  # the entry point that loads this very file: same name as when installed
+                    return PluginTarget(name, dotted, distribution=str(_project(pyproject).get("name", "(--plugin)")), version=str(path))
         return PluginTarget(dotted, dotted, version=str(path))
     _prepend(path.parent)
     return PluginTarget(path.stem, f"climb_plugin_{path.stem}", file=path, version=str(path))

@@ -43,7 +43,8 @@ class PluginInfo:
 
     @property
     def label(self) -> str:
-        return f"plugin {shorten(repr(self.name), 80)} ({shorten(self.distribution, 80)} {shorten(self.version, 120)})"
+        distribution = self.distribution.strip("()") if self.distribution == "(--plugin)" else self.distribution
+        return f"plugin {shorten(repr(self.name), 80)} ({shorten(distribution, 80)} {shorten(self.version, 120)})"
 
     @property
     def ok(self) -> bool:

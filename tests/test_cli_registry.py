@@ -156,7 +156,7 @@ def test_list_with_a_plugin_path_that_does_not_exist(tmp_path):
     missing = tmp_path / "ztest_missing_plugin.py"
     result = invoke("list", "--plugin", str(missing))
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"Error: --plugin {str(missing)!r}: no such file or folder.")
+    assert result.stderr.startswith(f"Error: --plugin {str(missing)!r}: no such file or folder")
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stdout == ""
 

@@ -464,7 +464,7 @@ def test_check_command_exit_codes_and_output(tmp_path):
         and "PASS  algorithm:zgood-finetune  resume reproduces the run" in output
     )
     assert "PASS  plugin:zgood  hook module imports no heavy module" in output
-    assert output.endswith("12 check(s) of 2 component(s): 12 passed, 0 failed, 0 skipped")
+    assert output.endswith("12 check(s) of 1 component(s) and 1 plugin(s): 12 passed, 0 failed, 0 skipped")
 
     bad = tmp_path / "zbad.py"
     bad.write_text(

@@ -140,3 +140,21 @@ def test_an_installed_plugin_named_again_loads_once(tmp_path, pf, isolated_path,
     registry = Registry([str(dist / "src" / pkg / "plugin.py")])
     assert [p.name for p in registry.plugins].count(pkg) == 1
     assert len(registry.entries["task"][f"ztest-{pkg}"]) == 1
+
+
+def test_hook_file_named_by_an_entry_point_gets_the_installed_name(tmp_path, pf, isolated_path):
+    """The same plugin name whichever form of --plugin is used, so `climb validate --plugin F NAME` works."""
+    dist, pkg = write_distribution(tmp_path, pf)
+    hook_file = dist / "src" / pkg / "plugin.py"
+    (info,) = Registry([str(hook_file)], entry_points=False).plugins
+    assert (info.name, info.distribution) == (pkg, f"climb-{pkg}")
+    result = CliRunner().invoke(main, ["validate", "--plugin", str(hook_file), f"climb-{pkg}"])
+    assert result.exit_code == 0, result.output
+    assert f"ok    plugin '{pkg}' (climb-{pkg} " in result.stdout
+
+
+def test_validate_with_plugin_checks_only_that_plugin(tmp_path, pf, isolated_path):
+    dist, pkg = write_distribution(tmp_path, pf)
+    result = CliRunner().invoke(main, ["validate", "--plugin", str(dist)])
+    assert result.exit_code == 0, result.output
+    assert "1 plugin(s) checked" in result.stdout

@@ -34,8 +34,11 @@ def summary_line(results: Sequence[CheckResult]) -> str:
         The line.
     """
     counts = {s: sum(r.status == s for r in results) for s in ("passed", "failed", "skipped")}
-    components = len({r.component for r in results})
+    components = len({r.component for r in results if not r.component.startswith("plugin:")})
+    plugins = len({r.component for r in results if r.component.startswith("plugin:")})
     return (
-        f"{len(results)} check(s) of {components} component(s): {counts['passed']} passed, "
+        f"{len(results)} check(s) of {components} component(s)"
+        + (f" and {plugins} plugin(s)" if plugins else "")
+        + f": {counts['passed']} passed, "
         f"{counts['failed']} failed, {counts['skipped']} skipped"
     )

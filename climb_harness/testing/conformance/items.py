@@ -180,8 +180,9 @@ def conformance_test(
 
 
 def _not_installed(selector: str, exc: Exception) -> str:
+    what = "the distribution that provides it" if ":" in selector else selector
     return (
         f"nothing named {selector!r} is installed, so there is nothing to check ({exc}). If these are the "
-        f"tests of {selector}, install it first: `pip install -e .` in its folder (or `pip install "
-        f"{selector}`), so that its climb.plugins entry point registers it"
+        f"tests of {what}, install it first: `pip install -e .` in its folder, so that its climb.plugins "
+        f"entry point registers it"
     )
