@@ -42,7 +42,9 @@ module does not.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, Union
 
 import pluggy
@@ -53,6 +55,9 @@ if TYPE_CHECKING:  # pragma: no cover - imported for type checkers only
 
 __all__ = [
     "API_VERSION",
+    "DATA_ROOT_ENV",
+    "cache_dir",
+    "data_dir",
     "Algorithm",
     "Component",
     "ComponentKind",
@@ -423,6 +428,79 @@ class Task:
             the data is fixed by the distribution's version.
         """
         return ""
+
+    def required_paths(self) -> Sequence[Path]:
+        """The files and folders this task reads, in its official release layout (``climb data check``).
+
+        Must not read the data: ``climb data check`` calls it to say which are missing before anything
+        is loaded. Folders count as present when they exist; the check does not list their contents.
+
+        Returns:
+            Absolute paths; ``()`` (the default) when the task's data ships with its distribution.
+
+        Example:
+            >>> class Local(Task):
+            ...     def required_paths(self):
+            ...         return [Path("/data/local/train.jsonl")]
+            >>> [str(p) for p in Local().required_paths()]
+            ['/data/local/train.jsonl']
+        """
+        return ()
+
+
+#: The environment variable naming the folder that holds every task's data folder.
+DATA_ROOT_ENV = "CLIMB_DATA_ROOT"
+
+
+def data_dir(given: str | os.PathLike[str] | None, folder: str) -> Path:
+    """A task's data folder: the ``data_dir`` option if given, else ``$CLIMB_DATA_ROOT/<folder>``.
+
+    No absolute path lives in code: a user points at the data with the option or the variable.
+
+    Args:
+        given: The task's ``data_dir`` option (``None``: use the environment variable).
+        folder: The task's folder under the data root (conventionally its registry name).
+
+    Returns:
+        The folder (not checked for existence).
+
+    Raises:
+        FileNotFoundError: When neither is set; the message says how to set either.
+
+    Example:
+        >>> str(data_dir("/data/vqa", "vqav2"))
+        '/data/vqa'
+    """
+    if given:
+        return Path(given).expanduser()
+    root = os.environ.get(DATA_ROOT_ENV)
+    if not root:
+        raise FileNotFoundError(
+            f"no data folder for {folder!r}: set the task's data_dir option, or the environment variable "
+            f"{DATA_ROOT_ENV} to a folder holding {folder}/ (`climb data check {folder} --data-root DIR` says what is expected)"
+        )
+    return Path(root).expanduser() / folder
+
+
+def cache_dir(*parts: str) -> Path:
+    """The harness's cache folder (``$CLIMB_CACHE_DIR``, else ``$XDG_CACHE_HOME/climb-harness``, else
+    ``~/.cache/climb-harness``), or a subfolder of it, created if missing.
+
+    Plugins keep derived data here (e.g. an answer vocabulary), keyed by the contents they derive from.
+
+    Args:
+        *parts: Subfolder names (e.g. ``"vqav2"``).
+
+    Returns:
+        The folder.
+    """
+    if env := os.environ.get("CLIMB_CACHE_DIR"):
+        root = Path(env)
+    else:
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "climb-harness"
+    folder = root.joinpath(*parts)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def load_image(image: ImageLike) -> Image.Image:

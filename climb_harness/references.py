@@ -37,9 +37,9 @@ from climb_harness.results import write_json
 def cache_dir(configured: str | None) -> Path:
     if configured:
         return Path(configured)
-    if env := os.environ.get("CLIMB_CACHE_DIR"):
-        return Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "climb-harness"
+    from climb_harness.api import cache_dir as harness_cache
+
+    return harness_cache()
 
 
 #: Libraries whose version can change a score.
