@@ -124,7 +124,9 @@ def direct_key(encoder: Mapping[str, Any], task: Mapping[str, Any], training: Ma
     ``encoder`` and ``task`` describe the components (resolved options, version, code hash, data
     fingerprint); ``core`` defaults to :func:`core_identity`.
     """
-    relevant = {k: v for k, v in training.items() if k not in ("progress", "device", "preload", "eval_batch_size")}
+    # how batches are loaded does not change a score (the loading paths give the same tensors: tested)
+    loading = ("progress", "device", "preload", "eval_batch_size", "memory_budget_mb", "num_workers", "prefetch_factor")
+    relevant = {k: v for k, v in training.items() if k not in loading}
     blob = json.dumps({"encoder": encoder, "task": task, "training": relevant, "seed": seed, "protocol": protocol,
                        "core": dict(core_identity() if core is None else core)}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]

@@ -66,7 +66,7 @@ from climb_harness.checkpoints import (
     retrain_fix,
     save_checkpoint,
 )
-from climb_harness.data import SplitData, load_split
+from climb_harness.data import SplitData, iterate_batches, load_split
 from climb_harness.errors import ClimbError, ConfigError, RunError
 from climb_harness.heads import ContinualModel, ScoreAccumulator, statistic_kind
 from climb_harness.results import (
@@ -103,7 +103,10 @@ class TrainingOptions:
     adam_eps: float = 1e-8
     max_grad_norm: float | None = None
     max_steps_per_epoch: int | None = None
-    preload: bool = True
+    preload: bool | str = "auto"  # true, false, or "auto": preload a split when it fits memory_budget_mb
+    memory_budget_mb: float = 4096.0  # per split, for preload "auto"
+    num_workers: int = 2  # DataLoader workers collating splits that are not preloaded (0: the main process)
+    prefetch_factor: int = 2  # batches each worker prepares ahead
     device: str = "auto"
     progress: bool = True
 
@@ -498,8 +501,8 @@ class Runner:
         return "(from RunSpec.encoder_factory)"
 
     def _load_splits(self, split: str) -> dict[str, SplitData]:
-        preload, sources = self.training.preload, self.spec.sources
-        return {t.name: load_split(t, split, self.encoder, preload, sources.get(f"task:{t.name}"))
+        preload, sources, budget = self.training.preload, self.spec.sources, self.training.memory_budget_mb
+        return {t.name: load_split(t, split, self.encoder, preload, sources.get(f"task:{t.name}"), budget)
                 for t in self.spec.tasks}
 
     def _emit(self, hook: str, **kwargs: Any) -> None:
@@ -522,8 +525,9 @@ class Runner:
             split = data[task]
             score = ScoreAccumulator(self.infos[task])
             size = self.training.eval_batch_size
-            for start in range(0, len(split), size):
-                batch = {k: v.to(self.device) for k, v in split.batch(range(start, min(start + size, len(split)))).items()}
+            plan = [(task, list(range(start, min(start + size, len(split))))) for start in range(0, len(split), size)]
+            for _, _, cpu in self._loaded(data, plan):
+                batch = {k: v.to(self.device, non_blocking=True) for k, v in cpu.items()}
                 score.update(self.model(task, batch), batch["targets"])
             self.model.train(was_training)
         return score
@@ -544,6 +548,11 @@ class Runner:
             )
             intervals.append([round(low, 6), round(high, 6)])
         return scores, intervals
+
+    def _loaded(self, splits: Mapping[str, SplitData], plan: Sequence[tuple[str, Sequence[int]]]) -> Iterator[Any]:
+        """The planned batches, collated ahead in DataLoader workers when their split is not preloaded."""
+        return iterate_batches(dict(splits), plan, self.training.num_workers, pin_memory=self.device.type == "cuda",
+                               prefetch_factor=self.training.prefetch_factor)
 
     # ------------------------------------------------------------------ training
     def _epoch_batches(self, task: str, epoch: int) -> list[tuple[str, list[int]]]:
@@ -617,13 +626,13 @@ class Runner:
             if epoch:
                 batches = self._epoch_batches(task.name, epoch)
             total_loss, steps = torch.zeros((), device=self.device), 0  # summed on the device: no sync per step
-            steps_iter = batches
+            steps_iter = self._loaded(self.ctx._train, batches)
             if self.training.progress:  # no wrapper at all when progress bars are off
-                steps_iter = tqdm(batches, total=len(batches), desc=f"{algorithm.name} {task.name} epoch {epoch + 1}/{epochs}",
+                steps_iter = tqdm(steps_iter, total=len(batches), desc=f"{algorithm.name} {task.name} epoch {epoch + 1}/{epochs}",
                                   leave=False, disable=None, file=sys.stderr)
-            for batch_task, indices in steps_iter:
+            for batch_task, indices, cpu in steps_iter:
                 ctx.batch_indices = list(indices)
-                batch = ctx.batch(batch_task, indices)
+                batch = {k: v.to(self.device, non_blocking=True) for k, v in cpu.items()}
                 loss = self._algorithm("training_loss", ctx, batch_task, batch)
                 if ctx.optimizer is not None:
                     ctx.optimizer.zero_grad(set_to_none=True)

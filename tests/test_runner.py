@@ -211,3 +211,11 @@ def test_training_batches_are_deterministic_and_cover_the_split(tmp_path: Path) 
     assert sorted(i for b in first for i in b) == list(range(48))
     batch = runner.ctx.batch("yesno", first[0])
     assert batch["targets"].shape == (16,) and batch["targets"].dtype == torch.long
+
+
+def test_runs_agree_whichever_way_batches_are_loaded(tmp_path: Path) -> None:
+    """The numbers do not depend on the loading path (and so the reference cache ignores it)."""
+    preloaded = Runner(make_spec(tmp_path / "a", preload=True)).run()
+    workers = Runner(make_spec(tmp_path / "b", preload=False, num_workers=2)).run()
+    auto = Runner(make_spec(tmp_path / "c", preload="auto", memory_budget_mb=1e-6, num_workers=1)).run()  # 48 <= sample: preloads
+    assert preloaded["accuracy_matrix"] == workers["accuracy_matrix"] == auto["accuracy_matrix"]
