@@ -58,6 +58,7 @@ __all__ = [
     "DATA_ROOT_ENV",
     "cache_dir",
     "data_dir",
+    "stratified_sample",
     "Algorithm",
     "Component",
     "ComponentKind",
@@ -501,6 +502,46 @@ def cache_dir(*parts: str) -> Path:
     folder = root.joinpath(*parts)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def stratified_sample(labels: Sequence[Any], n: int | None, seed: int | str) -> list[int]:
+    """Indices of ``n`` items drawn at random keeping each label's share; all of them if ``n`` is None.
+
+    For tasks that offer a ``max_*_examples`` option: each label gets ``n * share`` items, rounded by
+    largest remainder, and the result is sorted, so the sample keeps the data's order and is a
+    function of ``(labels, n, seed)`` alone.
+
+    Args:
+        labels: One hashable label per item (any hashable: a class index, an answer string).
+        n: How many to keep (``None`` or at least ``len(labels)``: all).
+        seed: Seeds ``random.Random``.
+
+    Returns:
+        Sorted indices into ``labels``.
+
+    Example:
+        >>> labels = ["a", "a", "a", "b", "b", "b"]
+        >>> sorted(labels[i] for i in stratified_sample(labels, 2, seed=0))
+        ['a', 'b']
+    """
+    import math
+    import random
+
+    if n is None or n >= len(labels):
+        return list(range(len(labels)))
+    rng = random.Random(seed)
+    groups: dict[Any, list[int]] = {}
+    for i, label in enumerate(labels):
+        groups.setdefault(label, []).append(i)
+    keys = sorted(groups, key=repr)
+    quotas = {k: n * len(groups[k]) / len(labels) for k in keys}
+    counts = {k: math.floor(quotas[k]) for k in keys}
+    for k in sorted(keys, key=lambda k: (-(quotas[k] - counts[k]), repr(k)))[: n - sum(counts.values())]:
+        counts[k] += 1
+    chosen: list[int] = []
+    for k in keys:
+        chosen.extend(rng.sample(groups[k], counts[k]))
+    return sorted(chosen)
 
 
 def load_image(image: ImageLike) -> Image.Image:

@@ -22,12 +22,12 @@ import functools
 import hashlib
 import importlib.util
 import json
-import math
 import os
 import random
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from climb_harness.api import stratified_sample  # noqa: F401 - re-exported for the tasks
 from climb_easyvqa.labels import question_type
 from climb_harness.errors import RunError
 
@@ -186,28 +186,7 @@ def val_image_ids(
     return frozenset(images[:n_val])
 
 
-def stratified_sample(labels: Sequence[Hashable], n: int | None, seed: str) -> list[int]:
-    """Indices of ``n`` items drawn at random, keeping each label's share; all of them if ``n`` is None.
 
-    Each label gets ``n * share`` items rounded by largest remainder; the result is sorted, so it
-    is a deterministic function of (labels, n, seed) alone.
-    """
-    if n is None or n >= len(labels):
-        return list(range(len(labels)))
-    rng = random.Random(seed)
-    groups: dict[Hashable, list[int]] = {}
-    for i, label in enumerate(labels):
-        groups.setdefault(label, []).append(i)
-    keys = sorted(groups, key=repr)
-    quotas = {k: n * len(groups[k]) / len(labels) for k in keys}
-    counts = {k: math.floor(quotas[k]) for k in keys}
-    by_remainder = sorted(keys, key=lambda k: (-(quotas[k] - counts[k]), repr(k)))
-    for k in by_remainder[: n - sum(counts.values())]:
-        counts[k] += 1
-    chosen: list[int] = []
-    for k in keys:
-        chosen.extend(rng.sample(groups[k], counts[k]))
-    return sorted(chosen)
 
 
 def data_digest(root: Path) -> str:

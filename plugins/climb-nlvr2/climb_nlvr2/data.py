@@ -24,13 +24,12 @@ import dataclasses
 import functools
 import hashlib
 import json
-import math
 import os
-import random
 import re
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
+from climb_harness.api import stratified_sample  # noqa: F401 - re-exported for the tasks
 from climb_nlvr2.plugin import HOW_TO_GET, LABELS, LAYOUT
 
 #: The release's annotation files: harness split -> release split (file ``<source>.json``).
@@ -227,27 +226,7 @@ class ImageLocator:
         return self._index
 
 
-def stratified_sample(labels: Sequence[Hashable], n: int | None, seed: str) -> list[int]:
-    """Indices of ``n`` items drawn at random, keeping each label's share; all of them if ``n`` is None.
 
-    Each label gets ``n * share`` items rounded by largest remainder; the indices come back sorted
-    (the release's order), so the result depends on (labels, n, seed) alone.
-    """
-    if n is None or n >= len(labels):
-        return list(range(len(labels)))
-    rng = random.Random(seed)
-    groups: dict[Hashable, list[int]] = {}
-    for i, label in enumerate(labels):
-        groups.setdefault(label, []).append(i)
-    keys = sorted(groups, key=repr)
-    quotas = {k: n * len(groups[k]) / len(labels) for k in keys}
-    counts = {k: math.floor(quotas[k]) for k in keys}
-    for k in sorted(keys, key=lambda k: (-(quotas[k] - counts[k]), repr(k)))[: n - sum(counts.values())]:
-        counts[k] += 1
-    chosen: list[int] = []
-    for k in keys:
-        chosen.extend(rng.sample(groups[k], counts[k]))
-    return sorted(chosen)
 
 
 def data_digest(root: Path) -> str:

@@ -24,12 +24,11 @@ import dataclasses
 import functools
 import hashlib
 import json
-import math
 import os
-import random
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from climb_harness.api import stratified_sample  # noqa: F401 - re-exported for the tasks
 from climb_snli_ve.plugin import LABELS, LAYOUT
 
 #: The release's split names, in file-name order.
@@ -155,26 +154,7 @@ def check_images(images_dir: Path, image_ids: Iterable[str]) -> None:
             raise missing(image_path(images_dir, image_id))
 
 
-def stratified_sample(labels: Sequence[Hashable], n: int | None, seed: str) -> list[int]:
-    """Indices of ``n`` items drawn at random keeping each label's share (largest remainder); all if None.
 
-    Sorted, so the sample keeps file order and is a function of (labels, n, seed) alone.
-    """
-    if n is None or n >= len(labels):
-        return list(range(len(labels)))
-    rng = random.Random(seed)
-    groups: dict[Hashable, list[int]] = {}
-    for i, label in enumerate(labels):
-        groups.setdefault(label, []).append(i)
-    keys = sorted(groups, key=repr)
-    quotas = {k: n * len(groups[k]) / len(labels) for k in keys}
-    counts = {k: math.floor(quotas[k]) for k in keys}
-    for k in sorted(keys, key=lambda k: (-(quotas[k] - counts[k]), repr(k)))[: n - sum(counts.values())]:
-        counts[k] += 1
-    chosen: list[int] = []
-    for k in keys:
-        chosen.extend(rng.sample(groups[k], counts[k]))
-    return sorted(chosen)
 
 
 def data_digest(root: Path) -> str:

@@ -21,13 +21,13 @@ import dataclasses
 import functools
 import hashlib
 import json
-import math
 import os
 import random
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from climb_harness.api import stratified_sample  # noqa: F401 - re-exported for the tasks
 from climb_vcr.plugin import HOW_TO_GET, LAYOUT
 from climb_vcr.render import RenderError, render
 
@@ -157,24 +157,7 @@ def val_movies(records: Sequence[Record], val_fraction: float, seed: int = VAL_S
     return frozenset(movies[:n_val])
 
 
-def stratified_sample(labels: Sequence[Hashable], n: int | None, seed: str) -> list[int]:
-    """Indices of ``n`` items drawn at random keeping each label's share (largest remainder), sorted;
-    all of them when ``n`` is None or not smaller than the count."""
-    if n is None or n >= len(labels):
-        return list(range(len(labels)))
-    rng = random.Random(seed)
-    groups: dict[Hashable, list[int]] = {}
-    for i, label in enumerate(labels):
-        groups.setdefault(label, []).append(i)
-    keys = sorted(groups, key=repr)
-    quotas = {k: n * len(groups[k]) / len(labels) for k in keys}
-    counts = {k: math.floor(quotas[k]) for k in keys}
-    for k in sorted(keys, key=lambda k: (-(quotas[k] - counts[k]), repr(k)))[: n - sum(counts.values())]:
-        counts[k] += 1
-    chosen: list[int] = []
-    for k in keys:
-        chosen.extend(rng.sample(groups[k], counts[k]))
-    return sorted(chosen)
+
 
 
 def check_images(root: Path, img_fns: Iterable[str]) -> None:
