@@ -49,6 +49,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, Union
 
 import pluggy
 
+from climb_harness.errors import RunError
+
 if TYPE_CHECKING:  # pragma: no cover - imported for type checkers only
     import torch
     from PIL import Image
@@ -56,6 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover - imported for type checkers only
 __all__ = [
     "API_VERSION",
     "DATA_ROOT_ENV",
+    "DataError",
     "cache_dir",
     "data_dir",
     "stratified_sample",
@@ -447,6 +450,12 @@ class Task:
             ['/data/local/train.jsonl']
         """
         return ()
+
+
+class DataError(RunError, ValueError):
+    """A task's data is there but wrong (a corrupt record, an unknown label): name the file, the line
+    and the field, and how to get a good copy. The harness reports it as one paragraph (exit 1); it is
+    a ``ValueError`` too, for code that catches that."""
 
 
 #: The environment variable naming the folder that holds every task's data folder.

@@ -11,7 +11,7 @@ Image ids are numbered per split (train image 3 and test image 3 are different p
 image is identified by its split and id, i.e. by its path.
 
 A ``questions.json`` that cannot be used (not JSON, not a list of rows, a row without its three
-fields) raises :class:`CorruptDataError`, a ``climb_harness.errors.RunError`` (the run stops with one
+fields) raises :class:`CorruptDataError`, a ``climb_harness.api.DataError`` (a RunError) (the run stops with one
 paragraph naming the file and the fix) that is also a ValueError, as these errors always were.
 """
 
@@ -27,9 +27,8 @@ import random
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from climb_harness.api import stratified_sample  # noqa: F401 - re-exported for the tasks
+from climb_harness.api import DataError, stratified_sample  # noqa: F401 - re-exported for the tasks
 from climb_easyvqa.labels import question_type
-from climb_harness.errors import RunError
 
 #: easy-VQA's own splits; the harness's val split is carved out of "train".
 SOURCES = ("train", "test")
@@ -40,7 +39,7 @@ VAL_SPLIT_SEED = 2022
 _LAYOUT = "{train,test}/questions.json and {train,test}/images/<image_id>.png"
 
 
-class CorruptDataError(RunError, ValueError):
+class CorruptDataError(DataError):
     """A data file of the wrong form: names the file, what is wrong and how to get a good copy."""
 
 

@@ -29,7 +29,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from climb_harness.api import stratified_sample  # noqa: F401 - re-exported for the tasks
+from climb_harness.api import DataError, stratified_sample  # noqa: F401 - re-exported for the tasks
 from climb_nlvr2.plugin import HOW_TO_GET, LABELS, LAYOUT
 
 #: The release's annotation files: harness split -> release split (file ``<source>.json``).
@@ -38,7 +38,7 @@ SOURCES: dict[str, str] = {"train": "train", "val": "dev", "test": "test1"}
 _IDENTIFIER = re.compile(r"^(?P<pair>.+)-(?P<index>\d+)$")
 
 
-class CorruptDataError(ValueError):
+class CorruptDataError(DataError):
     """An annotation line of the wrong form: names the file, the line, the field and the fix."""
 
 

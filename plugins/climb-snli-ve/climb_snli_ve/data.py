@@ -28,7 +28,7 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from climb_harness.api import stratified_sample  # noqa: F401 - re-exported for the tasks
+from climb_harness.api import DataError, stratified_sample  # noqa: F401 - re-exported for the tasks
 from climb_snli_ve.plugin import LABELS, LAYOUT
 
 #: The release's split names, in file-name order.
@@ -44,7 +44,7 @@ _HOW_TO_GET = (
 )
 
 
-class SnliVeDataError(ValueError):
+class SnliVeDataError(DataError):
     """An SNLI-VE file of the wrong form: names the file, the line, the field and the fix."""
 
 

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from climb_harness.api import stratified_sample  # noqa: F401 - re-exported for the tasks
+from climb_harness.api import DataError, stratified_sample  # noqa: F401 - re-exported for the tasks
 from climb_vcr.plugin import HOW_TO_GET, LAYOUT
 from climb_vcr.render import RenderError, render
 
@@ -37,7 +37,7 @@ NUM_CHOICES = 4
 ANNOTATION_FILES = ("train.jsonl", "val.jsonl")
 
 
-class VcrDataError(ValueError):
+class VcrDataError(DataError):
     """An annotation record that cannot be used: names the file, the line and the field."""
 
 

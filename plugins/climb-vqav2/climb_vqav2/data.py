@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from climb_harness.api import cache_dir
+from climb_harness.api import DataError, cache_dir
 
 from climb_vqav2.normalize import normalize_answer
 
@@ -51,7 +51,7 @@ HOW_TO_GET = (
 )
 
 
-class CorruptDataError(ValueError):
+class CorruptDataError(DataError):
     """A VQAv2 file of the wrong form: names the file, the record and field, and the fix."""
 
 
