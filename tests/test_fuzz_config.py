@@ -241,7 +241,7 @@ def run_overrides(overrides: list[str]) -> dict[str, Any]:
     return config_module.load_config(None, overrides)
 
 
-def expect_only_climb_errors(target: Callable[[], dict[str, Any] | None]) -> None:
+def check_only_climb_errors(target: Callable[[], dict[str, Any] | None]) -> None:
     """The property: a bounded one-paragraph ClimbError, or a config that is plain finite JSON."""
     try:
         resolved = target()
@@ -262,37 +262,37 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @FAST
 @given(configs())
 def test_config_mappings_raise_only_climb_errors(recipe: tuple[Any, str, int, str]) -> None:
-    expect_only_climb_errors(lambda: run_mapping(recipe))
+    check_only_climb_errors(lambda: run_mapping(recipe))
 
 
 @FAST
 @given(config_texts())
 def test_config_files_raise_only_climb_errors(folder: Path, case: tuple[str | bytes, str, str]) -> None:
-    expect_only_climb_errors(lambda: run_text(folder, *case))
+    check_only_climb_errors(lambda: run_text(folder, *case))
 
 
 @FAST
 @given(assignments())
 def test_set_overrides_raise_only_climb_errors(overrides: list[str]) -> None:
-    expect_only_climb_errors(lambda: run_overrides(overrides))
+    check_only_climb_errors(lambda: run_overrides(overrides))
 
 
 @pytest.mark.slow
 @LONG
 @given(configs())
 def test_config_mappings_long(recipe: tuple[Any, str, int, str]) -> None:
-    expect_only_climb_errors(lambda: run_mapping(recipe))
+    check_only_climb_errors(lambda: run_mapping(recipe))
 
 
 @pytest.mark.slow
 @LONG
 @given(config_texts())
 def test_config_files_long(folder: Path, case: tuple[str | bytes, str, str]) -> None:
-    expect_only_climb_errors(lambda: run_text(folder, *case))
+    check_only_climb_errors(lambda: run_text(folder, *case))
 
 
 @pytest.mark.slow
 @LONG
 @given(assignments())
 def test_set_overrides_long(overrides: list[str]) -> None:
-    expect_only_climb_errors(lambda: run_overrides(overrides))
+    check_only_climb_errors(lambda: run_overrides(overrides))
