@@ -84,7 +84,9 @@ __all__ = [
 #: The version of this API (``"MAJOR.MINOR"``). A manifest's ``api_version`` is accepted when its
 #: major number equals this one's and its minor number is not greater (a plugin written for 1.0
 #: runs on a 1.3 harness, not the other way round); write ``"api_version": API_VERSION``.
-API_VERSION = "1.0"
+#: 1.1 added ``Task.required_paths``, ``data_dir``, ``cache_dir``, ``stratified_sample``,
+#: ``DataError`` and the manifest fields ``provides``, ``requires``, ``test_options`` and ``data.layout``.
+API_VERSION = "1.1"
 
 #: Marker for hook implementations in plugin modules: ``@hookimpl def climb_tasks(): ...``.
 #: The hooks are listed in :mod:`climb_harness.hookspecs`. Any function of a plugin module whose

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from climb_harness.api import API_VERSION
 from climb_harness.errors import UsageError
 from climb_harness.registry import Registry
 from climb_harness.scaffold import names, new_plugin, next_steps, plan, render
@@ -101,7 +102,7 @@ def test_installed_plugins_register_valid_components(installed):
     for kind, name in PLUGINS.items():
         entry = registry.get(kind, name)  # raises if missing or invalid
         assert entry.plugin.distribution == f"climb-{name}" and entry.plugin.version == "0.1.0"
-        assert entry.manifest["api_version"] == "1.0"
+        assert entry.manifest["api_version"] == API_VERSION
 
 
 @pytest.mark.parametrize("kind", list(PLUGINS))
