@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import json
 import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from climb_harness.api import DataError, stratified_sample  # noqa: F401 - re-exported for the tasks
+from climb_harness.api import DataError, files_fingerprint, stratified_sample  # noqa: F401 - re-exported for the tasks
 from climb_nlvr2.plugin import HOW_TO_GET, LABELS, LAYOUT
 
 #: The release's annotation files: harness split -> release split (file ``<source>.json``).
@@ -231,12 +230,4 @@ class ImageLocator:
 
 def data_digest(root: Path) -> str:
     """A short hash of the annotation files' names, sizes and modification times (missing ones too)."""
-    digest = hashlib.sha256()
-    for source in SOURCES.values():
-        path = annotation_path(root, source)
-        try:
-            stat = path.stat()
-            digest.update(f"{source}:{stat.st_size}:{stat.st_mtime_ns};".encode())
-        except OSError:
-            digest.update(f"{source}:missing;".encode())
-    return digest.hexdigest()[:16]
+    return files_fingerprint(annotation_path(root, source) for source in SOURCES.values())

@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import json
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from climb_harness.api import DataError, stratified_sample  # noqa: F401 - re-exported for the tasks
+from climb_harness.api import DataError, files_fingerprint, stratified_sample  # noqa: F401 - re-exported for the tasks
 from climb_snli_ve.plugin import LABELS, LAYOUT
 
 #: The release's split names, in file-name order.
@@ -159,12 +158,4 @@ def check_images(images_dir: Path, image_ids: Iterable[str]) -> None:
 
 def data_digest(root: Path) -> str:
     """A short hash of the three annotation files' sizes and mtimes (``missing`` for an absent one)."""
-    digest = hashlib.sha256()
-    for source in SOURCES:
-        path = annotation_path(root, source)
-        try:
-            stat = path.stat()
-            digest.update(f"{source}:{stat.st_size}:{stat.st_mtime_ns};".encode())
-        except OSError:
-            digest.update(f"{source}:missing;".encode())
-    return digest.hexdigest()[:16]
+    return files_fingerprint(annotation_path(root, source) for source in SOURCES)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import json
 import os
 import random
@@ -27,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from climb_harness.api import DataError, stratified_sample  # noqa: F401 - re-exported for the tasks
+from climb_harness.api import DataError, files_fingerprint, stratified_sample  # noqa: F401 - re-exported for the tasks
 from climb_vcr.plugin import HOW_TO_GET, LAYOUT
 from climb_vcr.render import RenderError, render
 
@@ -180,12 +179,4 @@ def check_images(root: Path, img_fns: Iterable[str]) -> None:
 
 def data_digest(root: Path) -> str:
     """A short hash of the annotation files' sizes and modification times ("missing" for absent ones)."""
-    digest = hashlib.sha256()
-    for name in ANNOTATION_FILES:
-        path = annotation_path(root, name)
-        try:
-            stat = path.stat()
-            digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
-        except OSError:
-            digest.update(f"{name}:missing;".encode())
-    return digest.hexdigest()[:16]
+    return files_fingerprint(annotation_path(root, name) for name in ANNOTATION_FILES)
