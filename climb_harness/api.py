@@ -59,6 +59,7 @@ __all__ = [
     "API_VERSION",
     "DATA_ROOT_ENV",
     "DataError",
+    "UnreadableImageError",
     "cache_dir",
     "data_dir",
     "files_fingerprint",
@@ -87,7 +88,8 @@ __all__ = [
 #: runs on a 1.3 harness, not the other way round); write ``"api_version": API_VERSION``.
 #: 1.1 added ``Task.required_paths``, ``data_dir``, ``cache_dir``, ``stratified_sample``,
 #: ``DataError`` and the manifest fields ``provides``, ``requires``, ``test_options`` and ``data.layout``.
-API_VERSION = "1.1"
+#: 1.2 added ``UnreadableImageError`` (raised by ``load_image``).
+API_VERSION = "1.2"
 
 #: Marker for hook implementations in plugin modules: ``@hookimpl def climb_tasks(): ...``.
 #: The hooks are listed in :mod:`climb_harness.hookspecs`. Any function of a plugin module whose
@@ -461,6 +463,36 @@ class DataError(RunError, ValueError):
     a ``ValueError`` too, for code that catches that."""
 
 
+class UnreadableImageError(DataError):
+    """An image file of a task is missing or cannot be decoded (:func:`load_image` raises it).
+
+    The runner stops with it (one paragraph naming the file), or, when the experiment opts in with
+    ``training.skip_unreadable_images: true``, leaves the examples using the file out and counts them
+    in results.json's ``skipped_examples``. Never a silent wrong label.
+
+    Attributes:
+        path: The file that could not be read.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        super().__init__(
+            f"The image file {path} cannot be read ({reason}). Replace it with a good copy from the data "
+            "set's release, or set training.skip_unreadable_images: true in the experiment config to leave "
+            "out the examples that use it (they are counted in results.json under skipped_examples)."
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:  # DataLoader workers pickle it back to the main process
+        return (_unreadable, (self.path, str(self)))
+
+
+def _unreadable(path: str, message: str) -> UnreadableImageError:
+    error = UnreadableImageError.__new__(UnreadableImageError)
+    Exception.__init__(error, message)
+    error.path = path
+    return error
+
+
 #: The environment variable naming the folder that holds every task's data folder.
 DATA_ROOT_ENV = "CLIMB_DATA_ROOT"
 
@@ -591,11 +623,12 @@ def load_image(image: ImageLike) -> Image.Image:
         image: A file path, a PIL image, or an HxWxC (or HxW) uint8 array.
 
     Returns:
-        An RGB ``PIL.Image.Image`` (a converted copy; a file is closed before returning).
+        An RGB ``PIL.Image.Image`` (a converted copy; a file is closed before returning). The whole
+        file is decoded here, so a truncated file fails here and not later.
 
     Raises:
-        FileNotFoundError: When a path does not exist.
-        PIL.UnidentifiedImageError: When a file is not an image.
+        UnreadableImageError: When a path does not exist or is not a readable image (a ``DataError``
+            naming the file; ``training.skip_unreadable_images`` decides whether the run stops).
 
     Example:
         >>> import numpy as np
@@ -607,9 +640,15 @@ def load_image(image: ImageLike) -> Image.Image:
 
     if isinstance(image, Image.Image):
         return image.convert("RGB")
-    if isinstance(image, str):
-        with Image.open(image) as img:
-            return img.convert("RGB")
+    if isinstance(image, (str, os.PathLike)):
+        path = os.fspath(image)
+        try:
+            with Image.open(path) as img:
+                return img.convert("RGB")
+        except FileNotFoundError:
+            raise UnreadableImageError(path, "no such file") from None
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            raise UnreadableImageError(path, f"{type(exc).__name__}: {str(exc)[:200]}") from None
     return Image.fromarray(image).convert("RGB")
 
 

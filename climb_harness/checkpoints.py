@@ -1,8 +1,10 @@
 """Per-task checkpoints without pickle: safetensors for tensors, JSON for everything else.
 
 A checkpoint is ``task-<i>-<name>.safetensors`` (the model's weights, with metadata saying which run,
-task and task list it belongs to, so shape-changing encoder set-up such as token-type growth is
-reproduced from metadata, not guessed from paths) and ``task-<i>-<name>.algorithm.safetensors``
+task and task list it belongs to, the tasks the encoder was adapted to (``encoder_adapted_to``, what
+``Encoder.adapt_to_tasks`` received) and the shapes that adaptation changed (``encoder_shape_changes``,
+e.g. ViLT's token-type table grown from 2 to 3 rows), so shape-changing set-up is reproduced from the
+metadata (:func:`adapted_tasks`), not guessed from paths) and ``task-<i>-<name>.algorithm.safetensors``
 (the algorithm's tensors, its other state as JSON in the metadata). Both are written atomically.
 
 Loading never unpickles (safetensors and ``json`` only), so a hostile checkpoint cannot run code;
@@ -21,9 +23,43 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from climb_harness.api import HeadSpec, TaskInfo
 from climb_harness.errors import RunError
 from climb_harness.results import atomic_write_bytes, clip, describe_exception
 
+
+
+def task_info_json(info: TaskInfo) -> dict[str, Any]:
+    """A TaskInfo as the JSON a checkpoint's metadata keep (see :func:`adapted_tasks`)."""
+    return {"name": info.name, "modality": info.modality, "images_per_example": info.images_per_example,
+            "head": {"type": info.head.type, "num_labels": info.head.num_labels}, "max_text_length": info.max_text_length}
+
+
+def adapted_tasks(path: Path, metadata: Mapping[str, Any]) -> list[TaskInfo]:
+    """The TaskInfos the checkpoint's encoder was adapted to: pass them to ``encoder.adapt_to_tasks`` (with
+    any new task) before loading the weights. A checkpoint without the record is a RunError naming it."""
+    entries = metadata.get("encoder_adapted_to")
+    try:
+        if not isinstance(entries, list):
+            raise TypeError("missing")
+        return [TaskInfo(str(e["name"]), e["modality"], int(e["images_per_example"]),
+                         HeadSpec(e["head"]["type"], int(e["head"]["num_labels"])),
+                         None if e.get("max_text_length") is None else int(e["max_text_length"])) for e in entries]
+    except (TypeError, KeyError, ValueError) as exc:
+        raise RunError(f"The model checkpoint {path} does not record the tasks its encoder was adapted to "
+                       f"(metadata encoder_adapted_to: {type(exc).__name__} {clip(exc, 80)}); it was written by an older "
+                       f"harness or altered. {retrain_fix(path)}") from None
+
+
+def shape_changes(before: Mapping[str, torch.Tensor], after: Mapping[str, torch.Tensor]) -> dict[str, list[Any]]:
+    """``{tensor: [shape before, shape after]}`` for each tensor whose shape changed (``None``: absent)."""
+    changes: dict[str, list[Any]] = {}
+    for name in sorted(set(before) | set(after)):
+        old = list(before[name].shape) if name in before else None
+        new = list(after[name].shape) if name in after else None
+        if old != new:
+            changes[name] = [old, new]
+    return changes
 
 
 def retrain_fix(path: Path) -> str:

@@ -65,8 +65,10 @@ from climb_harness.checkpoints import (
     load_checkpoint,
     retrain_fix,
     save_checkpoint,
+    shape_changes,
+    task_info_json,
 )
-from climb_harness.data import SplitData, iterate_batches, load_split
+from climb_harness.data import BatchLoader, SplitData, load_split
 from climb_harness.errors import ClimbError, ConfigError, RunError
 from climb_harness.heads import ContinualModel, ScoreAccumulator, statistic_kind
 from climb_harness.results import (
@@ -107,6 +109,7 @@ class TrainingOptions:
     memory_budget_mb: float = 4096.0  # per split, for preload "auto"
     num_workers: int = 2  # DataLoader workers collating splits that are not preloaded (0: the main process)
     prefetch_factor: int = 2  # batches each worker prepares ahead
+    skip_unreadable_images: bool = False  # leave out (and count) examples whose image cannot be read
     device: str = "auto"
     progress: bool = True
 
@@ -482,14 +485,20 @@ class Runner:
         encoder = blame("encoder", self._encoder_name(), spec.encoder_factory, "being built",
                         spec.encoder_factory, spec.sources.get("encoder"))
         infos = [self.infos[n] for n in self.task_order]
+        before = {k: v.detach() for k, v in encoder.state_dict().items()}
         self._encoder_call(encoder, "adapt_to_tasks()", lambda: encoder.adapt_to_tasks(infos))
+        self.adaptation = {"encoder_adapted_to": [task_info_json(info) for info in infos],
+                           "encoder_shape_changes": {f"encoder.{k}": v for k, v in shape_changes(before, encoder.state_dict()).items()}}
         self.encoder = encoder
         model = self._encoder_call(encoder, "building the model (heads over its hidden_size)",
                                    lambda: ContinualModel(encoder, self.infos, spec.sources.get("encoder")))
         self.model = model.to(self.device)
-        self.train_data = self._load_splits("train")
-        self.selection_data = self._load_splits(spec.selection_split)
-        self.report_data = self._load_splits(spec.report_split)
+        self.splits = {role: self._load_splits(split) for role, split in
+                       (("train", "train"), ("selection", spec.selection_split), ("report", spec.report_split))}
+        self.train_data = self.splits["train"]
+        self.loader = BatchLoader({f"{role}/{task}": data for role, by_task in self.splits.items() for task, data in by_task.items()},
+                                  self.training.num_workers, pin_memory=self.device.type == "cuda",
+                                  prefetch_factor=self.training.prefetch_factor)
         self.batch_sizes = {t.name: self.training.batch_size or int(t.manifest.get("defaults", {}).get("batch_size", 32)) for t in spec.tasks}
         self.ctx = Context(self.model, self.device, spec.seed, self.task_order, self.infos, self.train_data, self.training, self.batch_sizes)
         self.run_info = {"output_dir": str(spec.output_dir), "algorithm": spec.label or spec.algorithm.name, "seed": spec.seed, "tasks": self.task_order, "config": spec.config}
@@ -502,7 +511,8 @@ class Runner:
 
     def _load_splits(self, split: str) -> dict[str, SplitData]:
         preload, sources, budget = self.training.preload, self.spec.sources, self.training.memory_budget_mb
-        return {t.name: load_split(t, split, self.encoder, preload, sources.get(f"task:{t.name}"), budget)
+        skip = self.training.skip_unreadable_images
+        return {t.name: load_split(t, split, self.encoder, preload, sources.get(f"task:{t.name}"), budget, skip)
                 for t in self.spec.tasks}
 
     def _emit(self, hook: str, **kwargs: Any) -> None:
@@ -515,18 +525,19 @@ class Runner:
 
     # ------------------------------------------------------------------ evaluation
     @torch.no_grad()
-    def evaluate(self, task: str, data: Mapping[str, SplitData]) -> ScoreAccumulator:
-        """The model's per-example statistics on ``task``; leaves every training RNG stream untouched."""
+    def evaluate(self, task: str, role: str) -> ScoreAccumulator:
+        """The model's statistics on the ``role`` split (``"selection"`` or ``"report"``) of ``task``;
+        leaves every training RNG stream untouched."""
         with isolated_rng(self.device):
             self._algorithm("before_evaluate", self.ctx, task)
             seed_everything(self.spec.seed, _EVAL_STREAM)  # ViLT draws patch order from the global RNG in eval too
             was_training = self.model.training
             self.model.eval()
-            split = data[task]
+            split = self.splits[role][task]
             score = ScoreAccumulator(self.infos[task])
             size = self.training.eval_batch_size
             plan = [(task, list(range(start, min(start + size, len(split))))) for start in range(0, len(split), size)]
-            for _, _, cpu in self._loaded(data, plan):
+            for _, _, cpu in self._loaded(role, plan):
                 batch = {k: v.to(self.device, non_blocking=True) for k, v in cpu.items()}
                 score.update(self.model(task, batch), batch["targets"])
             self.model.train(was_training)
@@ -536,7 +547,7 @@ class Runner:
         """Scores and bootstrap intervals of every task on the report split (``row`` -1: before training)."""
         scores, intervals = [], []
         for column, name in enumerate(self.task_order):
-            stats = self.evaluate(name, self.report_data)
+            stats = self.evaluate(name, "report")
             if len(stats.statistics()) == 0:
                 raise RunError(f"Task {name!r} has no examples in its {self.spec.report_split!r} split, which every score is "
                                "reported on (protocol.report_split); give the task labelled examples there, or choose "
@@ -549,10 +560,12 @@ class Runner:
             intervals.append([round(low, 6), round(high, 6)])
         return scores, intervals
 
-    def _loaded(self, splits: Mapping[str, SplitData], plan: Sequence[tuple[str, Sequence[int]]]) -> Iterator[Any]:
-        """The planned batches, collated ahead in DataLoader workers when their split is not preloaded."""
-        return iterate_batches(dict(splits), plan, self.training.num_workers, pin_memory=self.device.type == "cuda",
-                               prefetch_factor=self.training.prefetch_factor)
+    def _loaded(self, role: str, plan: Sequence[tuple[str, Sequence[int]]]) -> Iterator[tuple[str, list[int], dict[str, torch.Tensor]]]:
+        """``(task, kept indices, CPU batch)`` of the planned batches of the ``role`` splits, collated ahead in
+        the run's persistent DataLoader workers when their split is not preloaded."""
+        prefix = f"{role}/"
+        for key, kept, batch in self.loader.batches([(prefix + task, indices) for task, indices in plan]):
+            yield key[len(prefix):], kept, batch
 
     # ------------------------------------------------------------------ training
     def _epoch_batches(self, task: str, epoch: int) -> list[tuple[str, list[int]]]:
@@ -626,7 +639,7 @@ class Runner:
             if epoch:
                 batches = self._epoch_batches(task.name, epoch)
             total_loss, steps = torch.zeros((), device=self.device), 0  # summed on the device: no sync per step
-            steps_iter = self._loaded(self.ctx._train, batches)
+            steps_iter = self._loaded("train", batches)
             if self.training.progress:  # no wrapper at all when progress bars are off
                 steps_iter = tqdm(steps_iter, total=len(batches), desc=f"{algorithm.name} {task.name} epoch {epoch + 1}/{epochs}",
                                   leave=False, disable=None, file=sys.stderr)
@@ -648,7 +661,7 @@ class Runner:
             self._algorithm("on_epoch_end", ctx, epoch)
             train_loss = float(total_loss) / max(1, steps)  # the one device sync of the epoch
             train_seconds = time.perf_counter() - started
-            val = sum(self.evaluate(name, self.selection_data).value() for name in selection) / len(selection)
+            val = sum(self.evaluate(name, "selection").value() for name in selection) / len(selection)
             logs = {"train_loss": train_loss, "selection_score": val, "steps": steps,
                     "train_seconds": train_seconds, "seconds": time.perf_counter() - started}
             epoch_log.append(logs)
@@ -675,6 +688,9 @@ class Runner:
                 raise out_of_memory(exc, f"run {self._label()}") from exc
             raise
         finally:
+            loader = getattr(self, "loader", None)
+            if loader is not None:
+                loader.close()
             self.observers.report()
 
     def _run(self, resume: bool) -> dict[str, Any]:
@@ -697,6 +713,8 @@ class Runner:
             results["timing"]["per_task_seconds"][name] = round(time.perf_counter() - task_started, 3)
             results["timing"]["total_seconds"] = round(time.perf_counter() - started, 3)
             results["timing"]["peak_memory_mb"] = round(peak_memory_mb(self.device), 1)
+            if self.training.skip_unreadable_images:
+                results["skipped_examples"] = self._skipped(results.get("skipped_examples", {}))
             self._checkpoint(index)
             if index == len(self.task_order) - 1:
                 self._finish(results)
@@ -704,6 +722,26 @@ class Runner:
             self._emit("climb_task_end", task_index=index, task=name, scores=dict(zip(self.task_order, row)))
         self._emit("climb_run_end", results=results)
         return results
+
+    def _skipped(self, before: Mapping[str, Any]) -> dict[str, Any]:
+        """results.json's ``skipped_examples``: per task and split, the examples left out because an image
+        could not be read (merged with what an earlier, resumed process recorded)."""
+        record: dict[str, Any] = {}
+        for role, split in (("train", "train"), ("selection", self.spec.selection_split), ("report", self.spec.report_split)):
+            for task, data in self.splits[role].items():
+                old = before.get(task, {}).get(split, {})
+                files = {int(i): f for i, f in zip(old.get("indices", []), old.get("files", []))}
+                files.update(data.skipped)
+                if files:
+                    indices = sorted(files)
+                    record.setdefault(task, {})[split] = {"count": len(indices), "indices": indices,
+                                                          "files": [files[i] for i in indices]}
+        for task, data in record.items():
+            for split, entry in data.items():
+                if entry["count"] and not before.get(task, {}).get(split):
+                    self.echo(f"{self._label()}: {entry['count']} {split} example(s) of task {task!r} left out: their image "
+                              f"cannot be read (e.g. {entry['files'][0]}); see skipped_examples in results.json.")
+        return record
 
     def _finish(self, results: dict[str, Any]) -> None:
         from climb_harness.metrics import compute_all
@@ -730,7 +768,7 @@ class Runner:
         """What a checkpoint says about the run it belongs to (checked again on resume)."""
         return {"task_index": index, "task": self.task_order[index], "tasks": self.task_order,
                 "algorithm": self.spec.algorithm.name, "seed": self.spec.seed,
-                "global_step": self.ctx.global_step}
+                "global_step": self.ctx.global_step, **self.adaptation}
 
     def _remove_orphans(self) -> None:
         """Delete the temporary files of atomic writes a killed run left in the run folder (and say so)."""

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from climb_harness.checkpoints import adapted_tasks, checkpoint_path, load_checkpoint
 from climb_harness.registry import Registry
 from climb_harness.testing import run_algorithm, single_thread
 
@@ -53,3 +54,16 @@ def test_two_task_sequence_runs_and_resumes_exactly(names, tmp_path):
     assert full["tasks"] == names and len(matrix) == 2 and all(len(row) == 2 for row in matrix)
     assert all(math.isfinite(v) and 0 <= v <= 100 for row in matrix for v in row)
     assert resumed["accuracy_matrix"] == matrix
+    # The checkpoint says what adapt_to_tasks changed (NLVR2 grows ViLT's token types to 3 rows), and the
+    # tasks it was adapted to rebuild a model the weights load into without guessing.
+    path = checkpoint_path(tmp_path / "full", 1, names[1])
+    state, metadata, _ = load_checkpoint(path)
+    table = "encoder.transformer.embeddings.token_type_embeddings.weight"
+    hidden = state[table].shape[1]
+    expected = {table: [[2, hidden], [3, hidden]]} if "nlvr2" in names else {}
+    assert metadata["encoder_shape_changes"] == expected
+    rebuilt = encoder()
+    rebuilt.adapt_to_tasks(adapted_tasks(path, metadata))
+    assert [t.name for t in adapted_tasks(path, metadata)] == names
+    encoder_state = {k.removeprefix("encoder."): v for k, v in state.items() if k.startswith("encoder.")}
+    assert rebuilt.load_state_dict(encoder_state, strict=True)
