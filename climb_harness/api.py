@@ -88,7 +88,7 @@ __all__ = [
 #: runs on a 1.3 harness, not the other way round); write ``"api_version": API_VERSION``.
 #: 1.1 added ``Task.required_paths``, ``data_dir``, ``cache_dir``, ``stratified_sample``,
 #: ``DataError`` and the manifest fields ``provides``, ``requires``, ``test_options`` and ``data.layout``.
-#: 1.2 added ``UnreadableImageError`` (raised by ``load_image``).
+#: 1.2 added ``UnreadableImageError`` (raised by ``load_image``) and the manifest field ``defaults.low_shot``.
 API_VERSION = "1.2"
 
 #: Marker for hook implementations in plugin modules: ``@hookimpl def climb_tasks(): ...``.

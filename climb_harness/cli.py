@@ -214,28 +214,107 @@ def run_cmd(config_path: str | None, plugins: tuple[str, ...], overrides: tuple[
     click.echo(f"\nresults: {config['output']}/<algorithm>/seed-<seed>/results.json; summary: {config['output']}/summary.md")
 
 
+def _csv(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+@main.command("transfer")
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False), metavar="RUN_DIR...")
+@click.option("--tasks", default="", help="Comma-separated tasks the runs have not seen (e.g. fashion-mnist,digits), transferred to from each run's final checkpoint.")
+@click.option("--option", "task_options", multiple=True, metavar="TASK.KEY=VALUE", help="An option of a --tasks task, e.g. fashion-mnist.max_eval_examples=1000 (repeatable).")
+@click.option("--shots", default=None, help="Comma-separated low-shot sizes: N/class, P% of train, or N examples (default: each task's, CLiMB's).")
+@click.option("--seeds", default="10,50,100", show_default=True, help="Comma-separated sampling seeds (CLiMB's).")
+@click.option("--checkpoints", type=click.Choice(["last", "all"]), default="last", show_default=True, help="Which checkpoints of each run go to the --tasks tasks.")
+@click.option("--later/--no-later", default=True, show_default=True, help="Also transfer each checkpoint to the run's later tasks, as CLiMB does.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs per cell (default: CLiMB's 10).")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None, help="Learning rate (default: CLiMB's 4e-5).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Batch size (default: the run's).")
+@click.option("--output", type=click.Path(file_okay=False), default=None, help="Output folder (default: RUN_DIR/transfer).")
+@click.option("--resume", is_flag=True, help="Keep the finished cells and run the rest.")
+@plugin_option
+@handles_errors
+def transfer_cmd(run_dirs: tuple[str, ...], tasks: str, task_options: tuple[str, ...], shots: str | None, seeds: str,
+                 checkpoints: str, later: bool, epochs: int | None, lr: float | None, batch_size: int | None,
+                 output: str | None, resume: bool, plugins: tuple[str, ...]) -> None:
+    """Phase II: fine-tune each upstream checkpoint low-shot on unseen tasks, against the pretrained encoder."""
+    from pathlib import Path
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from climb_harness.report import transfer_table
+    from climb_harness.config import override_value
+    from climb_harness.transfer import TRANSFER_FILE, Transfer, find_runs
+
+    try:
+        seed_list = [int(s) for s in _csv(seeds)]
+    except ValueError:
+        raise UsageError(f"--seeds {seeds!r}: give comma-separated integers, e.g. 10,50,100.") from None
+    options: dict[str, dict[str, object]] = {}
+    for item in task_options:
+        key, sep, value = item.partition("=")
+        task, dot, name = key.partition(".")
+        if not sep or not dot or not task or not name:
+            raise UsageError(f"--option {item!r}: write TASK.KEY=VALUE, e.g. fashion-mnist.max_eval_examples=1000.")
+        options.setdefault(task.strip(), {})[name.strip()] = override_value(key, value)
+    names = _csv(tasks)
+    stray = sorted(set(options) - set(names))
+    if stray:
+        raise UsageError(f"--option names task(s) {', '.join(stray)} that --tasks does not list.")
+    registry = load_registry(tuple(plugins))
+    runs = find_runs([Path(d) for d in run_dirs])
+    out = Path(output) if output else Path(run_dirs[0]) / "transfer"
+    transfer = Transfer(runs, registry, out, tasks=[{"name": n, "options": options.get(n, {})} for n in names],
+                        shots=_csv(shots) or None, seeds=seed_list, checkpoints=checkpoints, later=later,
+                        training={"epochs": epochs, "lr": lr, "batch_size": batch_size},
+                        echo=lambda line: click.echo(line, err=True))
+    click.echo(f"climb transfer: {len(transfer.cells)} cells from {len(runs)} run(s) into {out}", err=True)
+    results = transfer.run(resume=resume)
+    click.echo(transfer_table(results))
+    click.echo(f"\nresults: {out / TRANSFER_FILE}")
+
+
 @main.command("report")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--matrices/--no-matrices", default=False, help="Also print each run's accuracy matrix.")
 @handles_errors
 def report_cmd(paths: tuple[str, ...], matrices: bool) -> None:
-    """Summarise results.json files (or folders holding them) as Markdown tables."""
+    """Summarise results.json files (Phase I) and transfer.json files (Phase II), or folders holding them, as Markdown tables."""
     from pathlib import Path
 
-    from climb_harness.report import aggregate_table, format_matrix
+    from climb_harness.report import aggregate_table, format_matrix, transfer_table
     from climb_harness.results import RESULTS_FILE, read_results
+    from climb_harness.transfer import CELLS_DIR, TRANSFER_FILE, read_transfer
 
-    files = []
+    files, transfers = [], []
     for path in map(Path, paths):
-        files += sorted(path.rglob(RESULTS_FILE)) if path.is_dir() else [path]
-    if not files:
-        raise UsageError(f"No {RESULTS_FILE} under {', '.join(paths)}. Point climb report at a run's output folder.")
-    results = [read_results(f) for f in files]
+        if path.is_dir():
+            files += [f for f in sorted(path.rglob(RESULTS_FILE)) if CELLS_DIR not in f.relative_to(path).parts[:-1]]
+            transfers += sorted(path.rglob(TRANSFER_FILE))
+        elif path.name == TRANSFER_FILE or _declares_transfer(path):
+            transfers.append(path)
+        else:
+            files.append(path)
+    if not files and not transfers:
+        raise UsageError(f"No {RESULTS_FILE} or {TRANSFER_FILE} under {', '.join(paths)}. Point climb report at the "
+                         "output folder of climb run or climb transfer.")
+    results = [r for r in map(read_results, files) if "transfer" not in (r.get("config") or {})]  # not a cell's work
     if matrices:
         for result in results:
             click.echo(f"{result['algorithm']} (seed {result['seed']})")
             click.echo(format_matrix(result["tasks"], result["accuracy_matrix"], result.get("initial_scores")) + "\n")
-    click.echo(aggregate_table(results))
+    if results:
+        click.echo(aggregate_table(results))
+    for path in transfers:
+        click.echo(("\n" if results else "") + f"{path}:\n" + transfer_table(read_transfer(path)))
+
+
+def _declares_transfer(path: Any) -> bool:
+    """Whether a JSON file says it is Phase II results (``"kind": "transfer"``)."""
+    import json
+
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("kind") == "transfer"
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 @main.group("data")

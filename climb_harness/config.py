@@ -181,14 +181,14 @@ def apply_override(config: dict[str, Any], assignment: str) -> None:
     if len(parts) > MAX_DEPTH:
         raise _error(f"--set {short(key)}: the key has {len(parts)} parts, but a config nests at most "
                      f"{MAX_DEPTH} levels. Give a key such as training.epochs or algorithms.0.options.NAME.")
-    value = _override_value(key, raw)
+    value = override_value(key, raw)
     node: Any = config
     for depth in range(len(parts) - 1):
         node = _child(node, parts, depth)
     _assign(node, parts, value)
 
 
-def _override_value(key: str, raw: str) -> Any:
+def override_value(key: str, raw: str) -> Any:
     if not raw:
         return ""
     try:

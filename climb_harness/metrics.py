@@ -179,6 +179,32 @@ def forgetting(A: Matrix, random: Vector) -> list[list[float | None]]:
     ]
 
 
+#: Why low-shot transfer is undefined when the pretrained reference does not beat random guessing.
+LOW_SHOT_UNDEFINED = (
+    "low-shot transfer is not defined: low-shot fine-tuning of the pretrained encoder scored {pretrained:.2f}, "
+    "not above the random baseline {random:.2f}, so there is no gain over random to normalise by"
+)
+
+
+def low_shot_transfer(score: float, pretrained: float, random: float) -> float | None:
+    """CLiMB's low-shot transfer of an upstream model to a task.
+
+    ``LT = 100 * (S_up - S_pre) / (S_pre - S_rand)``: the low-shot score of the upstream checkpoint
+    (``S_up``) relative to the same low-shot fine-tuning of the pretrained encoder (``S_pre``),
+    normalised by the pretrained encoder's gain over random guessing. Positive: upstream continual
+    learning helped; -100: it lost all of the pretrained encoder's gain. Source: Srinivasan et al.
+    (2022), "CLiMB", section 3 (the same normalisation as knowledge transfer). ``None`` when
+    ``S_pre <= S_rand`` (:data:`LOW_SHOT_UNDEFINED`).
+
+    Example:
+        >>> low_shot_transfer(60.0, 50.0, 10.0)
+        25.0
+        >>> low_shot_transfer(60.0, 10.0, 10.0) is None
+        True
+    """
+    return None if pretrained - random <= 0 else 100.0 * (score - pretrained) / (pretrained - random)
+
+
 def mean_defined(values: Sequence[float | None]) -> float | None:
     """Mean of the values that are not ``None``; ``None`` when there are none."""
     defined = [v for v in values if v is not None]

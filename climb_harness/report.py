@@ -25,6 +25,7 @@ __all__ = [
     "aggregate_table",
     "did_not_learn",
     "format_matrix",
+    "mean_std",
     "metrics_table",
     "scalar_metrics",
 ]
@@ -139,7 +140,7 @@ _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 
 NOT_LEARNED_KT = -50.0
 
 
-def _mean_std(values: Sequence[float | None]) -> dict[str, float | int | None]:
+def mean_std(values: Sequence[float | None]) -> dict[str, float | int | None]:
     """Mean, sample standard deviation (ddof 1) and 95% t-interval half-width of the defined values.
 
     ``ci95 = t_{0.975, n-1} * std / sqrt(n)``: the interval of the mean over seeds (training noise);
@@ -201,9 +202,9 @@ def aggregate(results_list: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, 
             "tasks": list(runs[0].get("tasks", [])) if runs else [],
         }
         for key in SCALAR_METRICS:
-            summary[key] = _mean_std([values[key] for values in per_run])
-        summary["wall_time_s"] = _mean_std([t.get("total_seconds") for t in timing])
-        summary["peak_memory_mb"] = _mean_std([t.get("peak_memory_mb") for t in timing])
+            summary[key] = mean_std([values[key] for values in per_run])
+        summary["wall_time_s"] = mean_std([t.get("total_seconds") for t in timing])
+        summary["peak_memory_mb"] = mean_std([t.get("peak_memory_mb") for t in timing])
         out[name] = summary
     return out
 
@@ -243,3 +244,46 @@ def aggregate_table(results: Sequence[Mapping[str, Any]] | Mapping[str, Mapping[
         for name, s in summary.items()
     ]
     return _markdown(header, rows, right_from=1)
+
+
+# --------------------------------------------------------------------------- Phase II
+def _ci(stat: Mapping[str, Any] | None, digits: int = 2) -> str:
+    """``mean ± ci95`` (the 95% t-interval over seeds), the mean alone below two seeds."""
+    if not stat or stat.get("mean") is None:
+        return _MISSING
+    if stat.get("ci95") is None:
+        return _fmt(stat["mean"], digits)
+    return f"{stat['mean']:.{digits}f} ± {stat['ci95']:.{digits}f}"
+
+
+def transfer_table(transfer: Mapping[str, Any]) -> str:
+    """Phase II as Markdown: one row per (upstream model, task, low-shot size), the pretrained encoder first.
+
+    Scores are the report split's, mean ± 95% t-interval half-width over sampling seeds; "LT" is CLiMB's
+    low-shot transfer (:func:`climb_harness.metrics.low_shot_transfer`) on the seed means, its interval
+    from the per-seed (paired) values. A row whose transfer is undefined says why below the table.
+    """
+    protocol = transfer.get("protocol", {})
+    header = ["upstream model", "task", "low-shot", "seeds", "score", "pretrained", "LT"]
+    rows, notes = [], {}
+    for row in transfer.get("summary", []):
+        source = row["source"]
+        lt = row.get("low_shot_transfer")
+        per_seed = row.get("low_shot_transfer_per_seed") or {}
+        if lt is None:
+            lt_text = _MISSING
+        elif per_seed.get("ci95") is None:
+            lt_text = _fmt(lt)
+        else:
+            lt_text = f"{lt:.2f} ± {per_seed['ci95']:.2f}"
+        if row.get("undefined") and row["undefined"] != "reference":
+            notes.setdefault((row["task"], row["shots"], row["undefined"]), []).append(source)
+        rows.append([source, row["task"], row["shots"], str(len(row["seeds"])), _ci(row["score"]),
+                     "(reference)" if row.get("undefined") == "reference" else _ci(row.get("pretrained")), lt_text])
+    title = (f"Phase II low-shot transfer: scores on {protocol.get('report_split', '?')} (epochs chosen on "
+             f"{protocol.get('selection_split', '?')}), mean ± 95% t-interval over seeds; {protocol.get('epochs')} "
+             f"epochs at lr {protocol.get('lr')}; LT = 100 (S_up - S_pre) / (S_pre - S_rand)")
+    table = _markdown(header, rows, right_from=3)
+    lines = [f"- {task} ({shots}), {len(sources)} upstream model(s): {reason}"
+             for (task, shots, reason), sources in notes.items()]
+    return "\n".join([title, "", table] + (["", *lines] if lines else []))

@@ -446,6 +446,15 @@ class RunSpec:
     #: where each component's code comes from, for error messages: "algorithm", "encoder" and
     #: "task:<name>" -> "<distribution> <version>" (else looked up from the component's module)
     sources: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: Phase II: tasks an upstream checkpoint's encoder was adapted to (passed to adapt_to_tasks before
+    #: the run's own), and that checkpoint's encoder weights, loaded before the heads are built.
+    adapt_to: Sequence[TaskInfo] = ()
+    encoder_state: Mapping[str, torch.Tensor] | None = None
+    save_checkpoints: bool = True
+    #: Loaded splits shared between runners (Phase II cells over the same data), keyed by the task's
+    #: ``split_identity(split)`` (else the task object) and the loading options. Collated tensors do not
+    #: depend on the weights, so sharing them is exact.
+    split_cache: dict[Any, SplitData] | None = None
 
 
 class Runner:
@@ -484,11 +493,15 @@ class Runner:
         seed_everything(spec.seed)  # same initial weights for every algorithm under one seed
         encoder = blame("encoder", self._encoder_name(), spec.encoder_factory, "being built",
                         spec.encoder_factory, spec.sources.get("encoder"))
-        infos = [self.infos[n] for n in self.task_order]
+        own = [self.infos[n] for n in self.task_order]
+        infos = list(spec.adapt_to) + [i for i in own if i.name not in {a.name for a in spec.adapt_to}]
         before = {k: v.detach() for k, v in encoder.state_dict().items()}
         self._encoder_call(encoder, "adapt_to_tasks()", lambda: encoder.adapt_to_tasks(infos))
         self.adaptation = {"encoder_adapted_to": [task_info_json(info) for info in infos],
                            "encoder_shape_changes": {f"encoder.{k}": v for k, v in shape_changes(before, encoder.state_dict()).items()}}
+        self.ignored_encoder_tensors: list[str] = []
+        if spec.encoder_state is not None:
+            self._load_encoder_state(encoder, spec.encoder_state)
         self.encoder = encoder
         model = self._encoder_call(encoder, "building the model (heads over its hidden_size)",
                                    lambda: ContinualModel(encoder, self.infos, spec.sources.get("encoder")))
@@ -503,6 +516,19 @@ class Runner:
         self.ctx = Context(self.model, self.device, spec.seed, self.task_order, self.infos, self.train_data, self.training, self.batch_sizes)
         self.run_info = {"output_dir": str(spec.output_dir), "algorithm": spec.label or spec.algorithm.name, "seed": spec.seed, "tasks": self.task_order, "config": spec.config}
 
+    def _load_encoder_state(self, encoder: Any, state: Mapping[str, torch.Tensor]) -> None:
+        """Load an upstream checkpoint's encoder weights; tensors the fresh encoder lacks (an algorithm's
+        additions, e.g. adapters) are left out and listed in :attr:`ignored_encoder_tensors`."""
+        try:
+            missing, unexpected = encoder.load_state_dict(dict(state), strict=False)
+        except RuntimeError as exc:  # a size mismatch
+            raise RunError(f"The upstream encoder weights do not fit the encoder ({describe_exception(exc, 300)}); "
+                           "build it with the options and tasks of the run that wrote the checkpoint.") from None
+        if missing:
+            raise RunError(f"The upstream checkpoint lacks {len(missing)} of the encoder's tensors (e.g. "
+                           f"{', '.join(sorted(missing)[:3])}); it was written by another encoder or its options changed.")
+        self.ignored_encoder_tensors = sorted(unexpected)
+
     def _encoder_name(self) -> str:
         configured = self.spec.config.get("encoder")
         if isinstance(configured, Mapping):
@@ -511,9 +537,19 @@ class Runner:
 
     def _load_splits(self, split: str) -> dict[str, SplitData]:
         preload, sources, budget = self.training.preload, self.spec.sources, self.training.memory_budget_mb
-        skip = self.training.skip_unreadable_images
-        return {t.name: load_split(t, split, self.encoder, preload, sources.get(f"task:{t.name}"), budget, skip)
-                for t in self.spec.tasks}
+        skip, cache = self.training.skip_unreadable_images, self.spec.split_cache
+        loaded = {}
+        for t in self.spec.tasks:
+            identity = getattr(t, "split_identity", None)
+            key = (identity(split) if identity else (id(t), split), preload, budget, skip)
+            if cache is None or key not in cache:
+                data = load_split(t, split, self.encoder, preload, sources.get(f"task:{t.name}"), budget, skip)
+                if cache is None:
+                    loaded[t.name] = data
+                    continue
+                cache[key] = data
+            loaded[t.name] = cache[key]
+        return loaded
 
     def _emit(self, hook: str, **kwargs: Any) -> None:
         """Tell the observers (read-only views; see the module docstring for what propagates)."""
@@ -760,6 +796,8 @@ class Runner:
         results["provenance"]["finished_at"] = now()
 
     def _checkpoint(self, index: int) -> None:
+        if not self.spec.save_checkpoints:
+            return
         name = self.task_order[index]
         path = checkpoint_path(self.spec.output_dir, index, name)
         save_checkpoint(path, self.model.state_dict(), self._metadata(index), self._algorithm("state_dict"))

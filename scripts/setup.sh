@@ -13,4 +13,15 @@ pip_install "setuptools>=68" "hatchling>=1.20" editables wheel
 plugins=()
 for p in plugins/*/; do plugins+=(-e "$p"); done
 pip_install --no-build-isolation -e ".[test]" "${plugins[@]}"
+# Phase II's offline tasks read real data from Debian packages: fashion-mnist (dataset-fashion-mnist)
+# and wordnet-supersense (wordnet-base). Best effort: without them those tasks say which package to
+# install, and the tests that read the real files skip.
+debs=()
+[ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || debs+=(dataset-fashion-mnist)
+[ -e /usr/share/wordnet/data.noun ] || debs+=(wordnet-base)
+if [ ${#debs[@]} -gt 0 ] && [ "${CLIMB_SKIP_APT:-0}" != 1 ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  apt_install() { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${debs[@]}" >/dev/null 2>&1; }
+  apt_install || { apt-get update -q >/dev/null 2>&1 && apt_install; } \
+    || echo "note: could not install ${debs[*]} with apt-get; Phase II's fashion-mnist / wordnet-supersense tasks need them" >&2
+fi
 echo "climb-harness is set up in .venv ($(.venv/bin/climb --version))"

@@ -107,10 +107,11 @@ COLOURS = {"red": (220, 30, 30), "green": (30, 200, 30), "blue": (30, 30, 220), 
 
 
 class SyntheticTask(Task):
-    """Questions about a coloured square: "is it <colour>" (yes/no) or "what colour" (4-way).
+    """Questions about a coloured square: "is it <colour>" (yes/no) or "what colour" (4-way), or the
+    colour from the image alone (``question: shade``, vision-only).
 
     Args:
-        options: ``question`` ("colour" or "yesno"), ``size`` (examples per split), ``seed``.
+        options: ``question`` ("colour", "yesno" or "shade"), ``size`` (examples per split), ``seed``.
     """
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
@@ -139,7 +140,9 @@ class SyntheticTask(Task):
             for i in range(int(self.options.get("size", 64))):
                 colour = names[int(rng.integers(len(names)))]
                 image = np.full((16, 16, 3), COLOURS[colour], dtype=np.uint8)
-                if self.options.get("question", "colour") == "colour":
+                if self.options.get("question") == "shade":  # vision-only: no text
+                    out.append(Example(None, (image,), target=names.index(colour), id=f"{split}-{i}"))
+                elif self.options.get("question", "colour") == "colour":
                     target = names.index(colour)
                     text = "what colour is the square"
                     out.append(Example(text, (image,), target=target, id=f"{split}-{i}"))

@@ -21,7 +21,8 @@ def synthetic_manifest(name: str, question: str = "colour", size: int = 64) -> d
 
     Args:
         name: The task's name.
-        question: ``"colour"`` (4 labels) or ``"yesno"`` (2).
+        question: ``"colour"`` (4 labels), ``"yesno"`` (2), or ``"shade"`` (the colour from the image
+            alone: a vision-only task with 4 labels).
         size: The default of its ``size`` option.
 
     Returns:
@@ -30,14 +31,14 @@ def synthetic_manifest(name: str, question: str = "colour", size: int = 64) -> d
     >>> synthetic_manifest("t", "yesno")["head"]
     {'type': 'classification', 'num_labels': 2}
     """
-    labels = 4 if question == "colour" else 2
+    labels = 2 if question == "yesno" else 4
     return {"name": name, "kind": "task", "api_version": API_VERSION,
             "summary": f"Synthetic {question} questions.",
-            "modality": "vision-language", "images_per_example": 1,
+            "modality": "vision" if question == "shade" else "vision-language", "images_per_example": 1,
             "head": {"type": "classification", "num_labels": labels},
             "metric": "accuracy", "random_baseline": 100.0 / labels,
             "defaults": {"epochs": 2, "lr": 3e-3, "batch_size": 16},
             "options": {"type": "object", "additionalProperties": False, "properties": {
-                "question": {"type": "string", "enum": ["colour", "yesno"], "default": question},
+                "question": {"type": "string", "enum": ["colour", "yesno", "shade"], "default": question},
                 "size": {"type": "integer", "minimum": 1, "default": size},
                 "seed": {"type": "integer", "default": 0}}}}

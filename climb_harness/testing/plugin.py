@@ -1,7 +1,8 @@
 """A plugin of small real components, for tests and for trying the harness in seconds.
 
-Load it with ``climb run --plugin climb_harness.testing.plugin``: tasks ``synthetic-colour`` and
-``synthetic-yesno`` (questions about coloured squares), encoder ``tiny`` and algorithm ``finetune``
+Load it with ``climb run --plugin climb_harness.testing.plugin``: tasks ``synthetic-colour``,
+``synthetic-yesno`` (questions about coloured squares) and ``synthetic-shade`` (vision-only),
+encoder ``tiny`` and algorithm ``finetune``
 (plain sequential fine-tuning, the :class:`climb_harness.api.Algorithm` base). It is not installed
 as an entry point, so it never shows up in a user's ``climb list`` unless asked for.
 """
@@ -16,15 +17,16 @@ _NO_OPTIONS = {"type": "object", "properties": {}, "additionalProperties": False
 
 @hookimpl
 def climb_tasks() -> list[Component]:
-    """The two synthetic tasks.
+    """The synthetic tasks.
 
     Returns:
-        ``synthetic-colour`` and ``synthetic-yesno``.
+        ``synthetic-colour``, ``synthetic-yesno`` and the vision-only ``synthetic-shade``.
     """
     factory = "climb_harness.testing.components:SyntheticTask"
     return [
         task(synthetic_manifest("synthetic-colour", "colour"), factory),
         task(synthetic_manifest("synthetic-yesno", "yesno"), factory),
+        task(synthetic_manifest("synthetic-shade", "shade"), factory),
     ]
 
 

@@ -87,7 +87,7 @@ def manifest(question_type: str) -> dict[str, Any]:
         "metric": "accuracy",
         "random_baseline": 100 / num_labels,
         "splits": ["train", "val", "test"],
-        "defaults": {"epochs": 3, "lr": 1e-4, "batch_size": 32},
+        "defaults": {"epochs": 3, "lr": 1e-4, "batch_size": 32, "low_shot": ["10%"]},
         "data": dict(_DATA),
         "options": copy.deepcopy(OPTIONS_SCHEMA),
     }

@@ -73,7 +73,7 @@ MANIFEST: dict[str, Any] = {
     "metric": "accuracy",
     "random_baseline": 50.0,
     "splits": ["train", "val", "test"],
-    "defaults": {"epochs": 10, "lr": 1e-4, "batch_size": 64},
+    "defaults": {"epochs": 10, "lr": 1e-4, "batch_size": 64, "low_shot": ["2048/class"]},
     "data": {
         "source": "NLVR2, https://lil.nlp.cornell.edu/nlvr/ (annotations: https://github.com/lil-lab/nlvr, "
         "nlvr2/data): 107,292 sentence / image-pair examples; train 86,373, dev 6,982, test1 6,967.",

@@ -73,7 +73,7 @@ MANIFEST: dict[str, Any] = {
     "metric": "accuracy",
     "random_baseline": 33.33,
     "splits": ["train", "val", "test"],
-    "defaults": {"epochs": 5, "lr": 5e-5, "batch_size": 64},
+    "defaults": {"epochs": 5, "lr": 5e-5, "batch_size": 64, "low_shot": ["2048/class"]},
     "data": {
         "source": "SNLI-VE (Xie, Lai, Doran & Kadav 2019), https://github.com/necla-ml/SNLI-VE, built from SNLI 1.0 "
         "and the Flickr30k images: 529,527 / 17,858 / 17,901 train / dev / test pairs over 29,783 / 1,000 / 1,000 images.",

@@ -24,7 +24,7 @@ def test_manifest_carries_climbs_settings():
     assert (m["modality"], m["images_per_example"], m["metric"]) == ("vision-language", 1, "accuracy")
     assert m["head"] == {"type": "classification", "num_labels": 3}
     assert m["random_baseline"] == pytest.approx(33.33)
-    assert m["defaults"] == {"epochs": 5, "lr": 5e-5, "batch_size": 64}
+    assert m["defaults"] == {"epochs": 5, "lr": 5e-5, "batch_size": 64, "low_shot": ["2048/class"]}
     assert m["splits"] == ["train", "val", "test"]
     assert set(m["data"]) == {"source", "license", "citation", "how_to_get", "layout"}
     assert "snli_ve_{train,dev,test}.jsonl" in m["data"]["layout"] and "\n" not in m["data"]["layout"]

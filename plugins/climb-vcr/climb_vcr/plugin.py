@@ -88,7 +88,7 @@ MANIFEST: dict[str, Any] = {
     "metric": "accuracy",
     "random_baseline": 25.0,
     "splits": ["train", "val", "test"],
-    "defaults": {"epochs": 10, "lr": 1e-4, "batch_size": 16},
+    "defaults": {"epochs": 10, "lr": 1e-4, "batch_size": 16, "low_shot": ["5%"]},
     "data": {
         "source": "VCR 1.0, https://visualcommonsense.com: 290k multiple-choice questions (Q->A, QA->R) on "
         "110k movie stills from LSMDC and MovieClips; Q->A uses question, answer_choices and answer_label.",

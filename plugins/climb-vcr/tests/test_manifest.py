@@ -18,7 +18,7 @@ def test_manifest_is_schema_valid_and_matches_climb():
     assert m["head"] == {"type": "multiple-choice", "num_choices": 4}
     assert (m["modality"], m["images_per_example"], m["metric"], m["random_baseline"]) == (
         "vision-language", 1, "accuracy", 25.0)
-    assert m["defaults"] == {"epochs": 10, "lr": 1e-4, "batch_size": 16}
+    assert m["defaults"] == {"epochs": 10, "lr": 1e-4, "batch_size": 16, "low_shot": ["5%"]}
     assert m["splits"] == ["train", "val", "test"]
     assert {"source", "license", "citation", "how_to_get", "layout"} <= set(m["data"])
 

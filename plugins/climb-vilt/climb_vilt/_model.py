@@ -109,3 +109,26 @@ def grow_token_types(model: nn.Module, rows: int = 3) -> bool:
     model.embeddings.token_type_embeddings = grown
     model.config.modality_type_vocab_size = rows
     return True
+
+
+def tile_text_positions(model: nn.Module, length: int) -> bool:
+    """Grow ViLT's text position table to ``length`` rows by repeating its rows (CLiMB's handling of
+    language-only tasks longer than ViLT's 40 positions: row ``i`` starts as row ``i % 40``).
+
+    Deterministic and consuming no random numbers, like :func:`grow_token_types`. Returns whether
+    the table grew.
+    """
+    text = model.embeddings.text_embeddings
+    old: nn.Embedding = text.position_embeddings
+    if old.num_embeddings >= length:
+        return False
+    with torch.no_grad():
+        repeats = -(-length // old.num_embeddings)
+        weight = old.weight.repeat(repeats, 1)[:length].clone()
+    text.position_embeddings = nn.Embedding.from_pretrained(weight, freeze=not old.weight.requires_grad)
+    device = old.weight.device
+    text.register_buffer("position_ids", torch.arange(length, device=device).unsqueeze(0), persistent=False)
+    if "token_type_ids" in text._buffers:  # noqa: SLF001 - ViLT's all-zero default token types
+        text.register_buffer("token_type_ids", torch.zeros(1, length, dtype=torch.long, device=device), persistent=False)
+    model.config.max_position_embeddings = length
+    return True

@@ -83,7 +83,14 @@ def _architecture_options() -> dict[str, Any]:
             "minimum": 4,
             "default": 40,
             "description": f"Text positions (40 as in the public checkpoint): text is truncated to "
-            f"min(task max_text_length, this); {arch}.",
+            f"min(task max_text_length, this), unless long_text is 'tile'; {arch}.",
+        },
+        "long_text": {
+            "enum": ["tile", "truncate"],
+            "default": "tile",
+            "description": "Language-only tasks whose max_text_length exceeds the text position table (IMDb "
+            "160, HellaSwag 120): 'tile' grows the table to that length by repeating its rows, as CLiMB did "
+            "(recorded in the checkpoint's shape changes); 'truncate' cuts the text at the table's length.",
         },
     }
 

@@ -31,6 +31,7 @@ from climb_vilt._model import (
     build_vilt,
     grow_token_types,
     load_tokenizer,
+    tile_text_positions,
     minilm_path,
 )
 from climb_vilt.images import ImagePreparer, normalise
@@ -82,9 +83,13 @@ class ViltEncoderBase(Encoder):
 
     # ------------------------------------------------------------------ harness contract
     def adapt_to_tasks(self, tasks: Sequence[TaskInfo]) -> None:
-        """Grow the modality-type table to 3 rows when any task has two images per example."""
+        """Grow the modality-type table to 3 rows when any task has two images per example, and (with
+        ``long_text: tile``) the text position table to the longest language-only task's max_text_length."""
         if any(t.images_per_example >= 2 and t.modality != "language" for t in tasks):
             grow_token_types(self.transformer, 3)
+        longest = max((int(t.max_text_length or 0) for t in tasks if t.modality == "language"), default=0)
+        if self.options.get("long_text", "tile") == "tile" and longest:
+            tile_text_positions(self.transformer, longest)
 
     def layer_groups(self) -> list[str]:
         """Bottom-up: ``transformer.embeddings`` (text and patch embeddings, modality types, and

@@ -212,3 +212,26 @@ def test_images_of_different_sizes_are_padded_and_masked(kind, tasks, image, tin
         alone = enc(enc.collate([square], tasks["vqa"]))
     assert out.shape == (2, 1, enc.hidden_size) and torch.isfinite(out).all()
     assert torch.allclose(out[1], alone[0], atol=1e-5)  # padding (pixels and text) is masked out
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_long_language_tasks_tile_the_text_position_table(kind, tiny_options, tiny_bert_dir):
+    from climb_harness.api import Example, HeadSpec, TaskInfo
+
+    imdb = TaskInfo("imdb", "language", 0, HeadSpec("classification", 2), max_text_length=100)
+    enc = build(kind, tiny_options, tiny_bert_dir)
+    table = enc.transformer.embeddings.text_embeddings.position_embeddings
+    original = table.weight.detach().clone()
+    rows = original.shape[0]
+    rng = torch.get_rng_state()
+    enc.adapt_to_tasks([imdb])
+    assert torch.equal(torch.get_rng_state(), rng)
+    grown = enc.transformer.embeddings.text_embeddings.position_embeddings.weight
+    assert grown.shape[0] == 100 and grown.requires_grad
+    assert all(torch.equal(grown[i], original[i % rows]) for i in range(100))
+    batch = enc.collate([Example(" ".join(["word"] * 150), target=0)], imdb)
+    assert batch["attention_mask"].shape[-1] == 100  # not truncated to the original table
+    assert enc(batch).shape == (1, 1, enc.hidden_size)
+    truncating = build(kind, {**tiny_options, "long_text": "truncate"}, tiny_bert_dir)
+    truncating.adapt_to_tasks([imdb])
+    assert truncating.collate([Example(" ".join(["word"] * 150), target=0)], imdb)["attention_mask"].shape[-1] == rows

@@ -94,7 +94,7 @@ MANIFEST: dict[str, Any] = {
     "metric": "vqa-score",
     "random_baseline": 0,
     "splits": ["train", "val", "test"],
-    "defaults": {"epochs": 10, "lr": 1e-4, "batch_size": 64},
+    "defaults": {"epochs": 10, "lr": 1e-4, "batch_size": 64, "low_shot": ["5%"]},
     "data": {
         "source": "VQAv2 (Goyal et al. 2017), https://visualqa.org: 443,757 train2014 and 214,354 val2014 questions "
         "on MS-COCO 2014 images, 10 answers each.",

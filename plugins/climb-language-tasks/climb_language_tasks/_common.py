@@ -1,0 +1,299 @@
+"""What the language tasks share: the options, the errors, the val carving, the Task base class.
+
+Standard library and :mod:`climb_harness.api` only (no torch): ``climb list`` imports the task
+modules for their manifests.
+
+Splits, as CLiMB built them for its unimodal tasks: the official releases have no labelled test
+split (or, for IMDb, no validation split), so
+
+* ``train`` = the official train split minus the carved-out val examples;
+* ``val`` (model selection) = a random 30% of the official train split, seed 2022, **stratified by
+  label** (see :func:`carve`);
+* ``test`` (every reported score) = the official dev / validation split (IMDb: the official test).
+
+``max_train_examples`` / ``max_eval_examples`` then keep a seeded, label-stratified sample
+(:func:`climb_harness.api.stratified_sample`) of the carved split.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import random
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from climb_harness.api import DataError, Example, Task, data_dir, files_fingerprint, stratified_sample
+
+SPLITS = ("train", "val", "test")
+
+#: CLiMB's seed for the dev splits it carved out of the official train splits.
+VAL_SEED = 2022
+#: CLiMB's share of the official train split held out as dev (our val).
+VAL_FRACTION = 0.3
+
+#: CLiMB's low-shot training settings for its unimodal language tasks.
+CLIMB_DEFAULTS: dict[str, Any] = {"epochs": 10, "lr": 4e-5, "batch_size": 32}
+
+
+class LanguageDataError(DataError):
+    """A data file of a language task is there but unusable: names the file, the line, the field, the fix."""
+
+
+class MissingDataError(DataError, FileNotFoundError):
+    """A file or folder a task needs is absent: names it, the expected layout and how to get the data.
+
+    A ``FileNotFoundError`` too, so the conformance kit skips (not fails) a task whose data is not
+    downloaded yet, and ``climb`` reports it as one paragraph.
+    """
+
+
+def options_schema(name: str, folder_description: str) -> dict[str, Any]:
+    """The option schema every CLiMB language task has (as SNLI-VE has them)."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "data_dir": {
+                "type": ["string", "null"],
+                "default": None,
+                "description": f"{folder_description}; null = $CLIMB_DATA_ROOT/{name}.",
+            },
+            "max_train_examples": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "default": None,
+                "description": "Seeded, label-stratified sample of the (carved) train split (null = all), for "
+                "short runs.",
+            },
+            "max_eval_examples": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "default": None,
+                "description": "Seeded, label-stratified sample of each of val and test (null = all).",
+            },
+        },
+    }
+
+
+def default_options(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """``{option: default}`` of an option schema."""
+    return {key: prop["default"] for key, prop in schema["properties"].items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class Record:
+    """One labelled item of a release file: the text, the choices (multiple-choice) and the label index."""
+
+    text: str
+    label: int
+    id: str
+    choices: tuple[str, ...] = ()
+
+
+def round_half_up(value: float) -> int:
+    """``floor(value + 0.5)``: 1.5 -> 2, 2.5 -> 3 (Python's ``round`` would give 2 for both)."""
+    return math.floor(value + 0.5)
+
+
+def carve(labels: Sequence[Any], fractions: Sequence[tuple[str, float]], seed: int | str) -> dict[str, list[int]]:
+    """Split item indices into named parts, stratified by label; what is left over is ``"train"``.
+
+    For each label (in ``sorted(..., key=repr)`` order), its indices are shuffled with one
+    ``random.Random(seed)`` (shared across labels, so the result is a function of the label sequence
+    and the seed alone); the first ``round_half_up(fraction * count)`` go to the first named part,
+    the next ones to the second, and so on; the rest go to ``"train"``. Every part keeps file order.
+
+    Args:
+        labels: One hashable label per item, in file order.
+        fractions: ``[(part, fraction), ...]``, e.g. ``[("val", 0.3)]``; the fractions sum to below 1.
+        seed: Seeds ``random.Random``.
+
+    Returns:
+        ``{"train": [...], part: [...], ...}``: sorted, disjoint index lists covering ``range(len(labels))``.
+
+    Example:
+        >>> parts = carve([0] * 10 + [1] * 10, [("val", 0.3)], seed=2022)
+        >>> len(parts["train"]), len(parts["val"]), sorted(set(parts["train"]) | set(parts["val"])) == list(range(20))
+        (14, 6, True)
+    """
+    rng = random.Random(seed)
+    groups: dict[Any, list[int]] = {}
+    for index, label in enumerate(labels):
+        groups.setdefault(label, []).append(index)
+    parts: dict[str, list[int]] = {"train": [], **{name: [] for name, _ in fractions}}
+    for label in sorted(groups, key=repr):
+        order = list(groups[label])
+        rng.shuffle(order)
+        start = 0
+        for name, fraction in fractions:
+            count = round_half_up(fraction * len(order))
+            parts[name].extend(order[start : start + count])
+            start += count
+        parts["train"].extend(order[start:])
+    return {name: sorted(indices) for name, indices in parts.items()}
+
+
+def clip(text: object, limit: int = 80) -> str:
+    """One line of at most ``limit`` characters, for error messages."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+@dataclasses.dataclass(frozen=True)
+class FileFormat:
+    """How a task's errors describe its files: the error class, the data set's name, what a line holds, the fix."""
+
+    error: type[LanguageDataError]
+    title: str
+    expected: str
+    fix: str
+
+    def bad(self, path: Path | str, line: int | None, field: str | None, problem: str) -> LanguageDataError:
+        """The error for an unusable record, naming the file, the 1-based line and the field."""
+        where = str(path) + (f", line {line}" if line is not None else "") + (f", field {field!r}" if field else "")
+        return self.error(f"{self.title} data file unusable at {where}: {problem}. {self.expected} Fix: {self.fix}")
+
+    def lines(self, path: Path) -> Iterator[tuple[int, str]]:
+        """``(line number, text)`` of every non-blank line of a UTF-8 text file (missing: MissingDataError)."""
+        try:
+            raw_lines = path.read_bytes().splitlines()
+        except (FileNotFoundError, NotADirectoryError):
+            raise self.missing(path) from None
+        for number, raw in enumerate(raw_lines, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise self.bad(path, number, None, f"it is not UTF-8 text ({clip(exc)})") from None
+            if text.strip():
+                yield number, text
+
+    def jsonl(self, path: Path) -> list[tuple[int, dict[str, Any]]]:
+        """``(line number, object)`` of every non-blank line of a JSON-lines file; at least one."""
+        rows: list[tuple[int, dict[str, Any]]] = []
+        for number, text in self.lines(path):
+            try:
+                row = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise self.bad(path, number, None, f"it is not valid JSON ({exc.msg} at column {exc.colno})") from None
+            if not isinstance(row, dict):
+                raise self.bad(path, number, None, f"it holds a JSON {type(row).__name__}, not an object")
+            rows.append((number, row))
+        if not rows:
+            raise self.empty(path)
+        return rows
+
+    def text_field(self, path: Path, line: int, row: Mapping[str, Any], field: str, *, label: str | None = None) -> str:
+        """``row[field]`` as a non-empty string (``label``: how the message names the field)."""
+        name = label or field
+        if field not in row:
+            raise self.bad(path, line, name, "the field is missing")
+        value = row[field]
+        if not isinstance(value, str) or not value.strip():
+            raise self.bad(path, line, name, f"{clip(repr(value))} is not a non-empty string")
+        return value
+
+    def empty(self, path: Path) -> LanguageDataError:
+        return self.error(f"{self.title} data file {path} holds no records (it is empty). Fix: {self.fix}")
+
+    def missing(self, path: Path) -> MissingDataError:
+        return MissingDataError(f"{self.title} data not found: {path}. Fix: {self.fix}")
+
+
+class LanguageTask(Task):
+    """A CLiMB language task: subclasses say which files they read and how (:meth:`read_source`).
+
+    Nothing is read in ``__init__``; each release file is parsed once, on the first ``examples()``
+    of a split that needs it, and the splits are kept.
+    """
+
+    #: Registry name, and the folder under $CLIMB_DATA_ROOT.
+    NAME: str = ""
+    #: The options with their defaults (the module's ``DEFAULT_OPTIONS``).
+    DEFAULTS: Mapping[str, Any] = {}
+    #: Label names in head order for a classification task (``target`` indexes it); () otherwise.
+    labels: tuple[str, ...] = ()
+    #: What the release calls the split the harness reports on (``test``), for messages and ids.
+    TEST_SOURCE: str = "dev"
+    #: How the error for an unknown split describes the splits (None: val carved from train, test = TEST_SOURCE).
+    SPLIT_NOTE: str | None = None
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__({**self.DEFAULTS, **(options or {})})
+        self._examples: dict[str, list[Example]] = {}
+        self._sources: dict[str, list[Record]] = {}
+
+    # ------------------------------------------------------------------ subclass interface
+    def source_paths(self, root: Path) -> list[Path]:  # pragma: no cover - abstract
+        """Every file or folder the task reads under ``root``, in the release layout."""
+        raise NotImplementedError
+
+    def read_source(self, root: Path, source: str) -> list[Record]:  # pragma: no cover - abstract
+        """The records of ``"train"`` (the official train split) or ``"test"`` (the split reported on)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ folders
+    def data_root(self) -> Path:
+        """The task's data folder (option data_dir, else ``$CLIMB_DATA_ROOT/<name>``), absolute; not checked.
+
+        Raises:
+            FileNotFoundError: When neither the option nor $CLIMB_DATA_ROOT is set.
+        """
+        return data_dir(self.options["data_dir"], self.NAME).expanduser().absolute()
+
+    # ------------------------------------------------------------------ the Task contract
+    def required_paths(self) -> Sequence[Path]:
+        return self.source_paths(self.data_root())
+
+    def examples(self, split: str) -> list[Example]:
+        if split not in SPLITS:
+            note = self.SPLIT_NOTE or (f"val is carved out of the official train split, test is the official "
+                                       f"{self.TEST_SOURCE} split")
+            raise ValueError(f"task {self.NAME!r} has no split {split!r}; valid splits: {', '.join(SPLITS)} ({note}).")
+        if split not in self._examples:
+            self._examples[split] = self._load(split)
+        return self._examples[split]
+
+    def fingerprint(self) -> str:
+        from climb_language_tasks import __version__
+
+        options = json.dumps(self.options, sort_keys=True, default=str)
+        try:
+            root = self.data_root()
+        except FileNotFoundError:
+            return f"climb-language-tasks {__version__} {self.NAME} dir=unset options={options}"
+        digest = files_fingerprint(self.source_paths(root))
+        return f"climb-language-tasks {__version__} {self.NAME} dir={root} data={digest} options={options}"
+
+    # ------------------------------------------------------------------ splits
+    def source(self, source: str) -> list[Record]:
+        """The records of one release split, parsed once."""
+        if source not in self._sources:
+            self._sources[source] = self.read_source(self.data_root(), source)
+        return self._sources[source]
+
+    def split_records(self, split: str) -> list[Record]:
+        """The records of a harness split before subsampling (val carved out of the official train)."""
+        if split == "test":
+            return self.source("test")
+        records = self.source("train")
+        parts = carve([r.label for r in records], [("val", VAL_FRACTION)], seed=VAL_SEED)
+        return [records[i] for i in parts[split]]
+
+    def _load(self, split: str) -> list[Example]:
+        records = self.split_records(split)
+        limit = self.options["max_train_examples" if split == "train" else "max_eval_examples"]
+        keep = stratified_sample([r.label for r in records], limit, seed=f"climb-language-tasks/{self.NAME}/{split}")
+        return [Example(text=records[i].text, choices=records[i].choices, target=records[i].label, id=records[i].id)
+                for i in keep]
+
+
+def check_pairing(fmt: FileFormat, records_file: Path, records: int, labels_file: Path, labels: int) -> None:
+    """Raise when a records file and its line-by-line labels file hold different numbers of lines."""
+    if records != labels:
+        raise fmt.error(
+            f"{fmt.title} data files {records_file} ({records} records) and {labels_file} ({labels} labels) do not "
+            f"pair up line by line. Fix: {fmt.fix}"
+        )

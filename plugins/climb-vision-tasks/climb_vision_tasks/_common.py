@@ -1,0 +1,363 @@
+"""What the six vision tasks share: manifest and option builders, errors, split carving, lazy example lists.
+
+Standard library only at import time (``climb list`` imports every task module through the hook
+module); numpy, Pillow and scikit-learn are imported by the tasks that need them, when data is read.
+
+Splits, for every task of this distribution:
+
+* ``train``: the official training split minus what is held out for ``val``;
+* ``val`` (model selection): a deterministic, per-class hold-out of the official training split
+  (CLiMB's 50 images per class for the large sets; see each task);
+* ``test`` (every reported score): the official validation / test split.
+
+The hold-out is a fixed function of the official file list (seeded ``random.Random`` per class), so
+train and val are disjoint, together cover the official train exactly, and are the same on every
+machine. Examples are built lazily (:class:`ExampleList`): a split keeps relative paths and targets,
+not 1.28 million ``Example`` objects, and never a decoded image.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from array import array
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from climb_harness.api import API_VERSION, DataError, Example, Task, data_dir, files_fingerprint, stratified_sample
+from climb_vision_tasks import __version__
+
+#: CLiMB's fine-tuning settings for its vision tasks.
+DEFAULTS: dict[str, Any] = {"epochs": 10, "lr": 4e-5, "batch_size": 32}
+
+#: The harness splits, and what they are made of.
+SPLITS = ("train", "val", "test")
+
+DISTRIBUTION = "climb-vision-tasks"
+
+
+# --------------------------------------------------------------------------- errors
+class VisionDataError(DataError):
+    """A file of a vision task's release in the wrong form; each task has its own subclass."""
+
+
+class MissingDataFile(DataError, FileNotFoundError):
+    """A file or folder of the release is missing (a ``FileNotFoundError`` too, so ``climb check``
+    skips rather than fails, and the runner reports it as missing data). The message names the path,
+    the expected layout and how to get the data."""
+
+    def __init__(self, message: str) -> None:
+        DataError.__init__(self, message)
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+def missing(task: str, path: Path | str, layout: str, how_to_get: str) -> MissingDataFile:
+    """The error for a missing file or folder of ``task``'s release."""
+    return MissingDataFile(
+        f"{task} data not found: {path} does not exist. Expected layout: {layout}. How to get it: {how_to_get} "
+        f"(`climb data check {task}` lists what is missing)."
+    )
+
+
+def clip(text: object, limit: int = 80) -> str:
+    """``text`` on one line, at most ``limit`` characters."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def read_json(path: Path, error: type[VisionDataError], task: str, layout: str, how_to_get: str) -> Any:
+    """Parse a JSON file, naming it on any failure (missing: :class:`MissingDataFile`)."""
+    try:
+        with open(path, "rb") as file:
+            return json.load(file)
+    except (FileNotFoundError, NotADirectoryError):
+        raise missing(task, path, layout, how_to_get) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise error(f"{task} data file {path} is not valid JSON ({clip(exc)}). Re-download it: {how_to_get}.") from None
+
+
+def read_lines(path: Path, task: str, layout: str, how_to_get: str) -> list[str]:
+    """The lines of a text file (UTF-8), missing: :class:`MissingDataFile`."""
+    try:
+        return path.read_text(encoding="utf-8").splitlines()
+    except (FileNotFoundError, NotADirectoryError):
+        raise missing(task, path, layout, how_to_get) from None
+
+
+# --------------------------------------------------------------------------- manifests
+def options_schema(folder: str, train_note: str, data_dir_note: str | None = None) -> dict[str, Any]:
+    """The options every file-based task takes: ``data_dir``, ``max_train_examples``, ``max_eval_examples``."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "data_dir": {
+                "type": ["string", "null"],
+                "default": None,
+                "description": data_dir_note or f"The release folder (see data.layout); null = $CLIMB_DATA_ROOT/{folder}.",
+            },
+            "max_train_examples": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "default": None,
+                "description": f"Seeded, label-stratified sample of the train split (null = all {train_note}) for short runs.",
+            },
+            "max_eval_examples": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "default": None,
+                "description": "Seeded, label-stratified sample of each of val and test (null = all).",
+            },
+        },
+    }
+
+
+def defaults_of(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The options' defaults."""
+    return {key: prop["default"] for key, prop in schema["properties"].items()}
+
+
+def vision_manifest(**fields: Any) -> dict[str, Any]:
+    """A task manifest with what every task here shares filled in (one image, no text, CLiMB's defaults)."""
+    return {
+        "api_version": API_VERSION,
+        "modality": "vision",
+        "images_per_example": 1,
+        "metric": "accuracy",
+        "splits": list(SPLITS),
+        "defaults": dict(DEFAULTS),
+        **fields,
+    }
+
+
+# --------------------------------------------------------------------------- split carving
+def carve_per_class(labels: Sequence[int], per_class: int, seed: str) -> tuple[list[int], list[int]]:
+    """Hold ``per_class`` items of each label out (for val); the rest stay in train.
+
+    A label with fewer than ``2 * per_class`` items gives half of them (rounded down), so train keeps
+    every class. Each label's hold-out is ``random.Random(f"{seed}/{label}").sample`` of its items in
+    file order: a function of the labels alone, O(n).
+
+    Returns:
+        ``(train, val)``: sorted, disjoint indices that together are ``range(len(labels))``.
+
+    Example:
+        >>> train, val = carve_per_class([0, 0, 0, 0, 1, 1], 1, seed="s")
+        >>> len(val), sorted(train + val) == list(range(6))
+        (2, True)
+    """
+    groups: dict[int, list[int]] = {}
+    for i, label in enumerate(labels):
+        groups.setdefault(label, []).append(i)
+    held = bytearray(len(labels))
+    for label in sorted(groups):
+        items = groups[label]
+        for i in random.Random(f"{seed}/{label}").sample(items, min(per_class, len(items) // 2)):
+            held[i] = 1
+    train = [i for i in range(len(labels)) if not held[i]]
+    val = [i for i in range(len(labels)) if held[i]]
+    return train, val
+
+
+def carve_multilabel(label_sets: Sequence[Sequence[int]], per_class: int, seed: str) -> tuple[list[int], list[int]]:
+    """The multi-label hold-out: until each label is in ``per_class`` held-out images, hold out more.
+
+    Labels are visited rarest first; for each, images holding it (in a seeded shuffle of all images)
+    are held out until the held-out set holds the label ``per_class`` times, or half of the label's
+    images (rounded down) when it has fewer than ``2 * per_class``. Images already held out for a rarer
+    label count. At most ``num_labels * per_class`` images are held out.
+
+    Returns:
+        ``(train, val)``: sorted, disjoint indices that together are ``range(len(label_sets))``.
+    """
+    order = list(range(len(label_sets)))
+    random.Random(seed).shuffle(order)
+    holding: dict[int, list[int]] = {}
+    for i in order:
+        for label in label_sets[i]:
+            holding.setdefault(label, []).append(i)
+    held = bytearray(len(label_sets))
+    count: dict[int, int] = dict.fromkeys(holding, 0)
+    for label in sorted(holding, key=lambda k: (len(holding[k]), k)):
+        quota = min(per_class, len(holding[label]) // 2)
+        for i in holding[label]:
+            if count[label] >= quota:
+                break
+            if not held[i]:
+                held[i] = 1
+                for other in label_sets[i]:
+                    count[other] += 1
+    train = [i for i in range(len(label_sets)) if not held[i]]
+    val = [i for i in range(len(label_sets)) if held[i]]
+    return train, val
+
+
+# --------------------------------------------------------------------------- example lists
+class Official:
+    """One official split as the task read it: one target per item and how to make its Example.
+
+    ``targets`` is a sequence of class indices (an ``array('i')`` for the big sets) or, for a
+    multi-label task, of sorted label tuples; ``make(j, target)`` builds item ``j``'s Example.
+    """
+
+    def __init__(self, targets: Sequence[Any], make: Callable[[int], Example]) -> None:
+        self.targets = targets
+        self.make = make
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+
+def path_maker(root: Path, rel: Sequence[str], targets: Sequence[Any], multi_label: bool = False) -> Callable[[int], Example]:
+    """``make(j)`` for a file-based split: image ``<root>/<rel[j]>`` (a string), id ``rel[j]``."""
+    prefix = str(root).rstrip("/") + "/"
+
+    def make(j: int) -> Example:
+        target = list(targets[j]) if multi_label else int(targets[j])
+        return Example(images=(prefix + rel[j],), target=target, id=rel[j])
+
+    return make
+
+
+class ExampleList(Sequence[Example]):
+    """A split as a lazy sequence: ``Official`` items at ``indices``, each Example made when indexed.
+
+    Always the same order (the indices are sorted); equal to another list of the same Examples.
+    """
+
+    def __init__(self, official: Official, indices: Sequence[int]) -> None:
+        self._official = official
+        self._indices = array("l", indices) if not isinstance(indices, range) else indices
+
+    def __len__(self) -> int:
+        return len(self._indices)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self._official.make(j) for j in self._indices[i]]
+        return self._official.make(self._indices[i])
+
+    def __iter__(self) -> Iterator[Example]:
+        return (self._official.make(j) for j in self._indices)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or len(other) != len(self):
+            return False
+        return all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def indices(self) -> list[int]:
+        """The split's positions in the official split it was cut from."""
+        return list(self._indices)
+
+    @property
+    def targets(self) -> list[Any]:
+        """The split's targets, without making Examples."""
+        return [self._official.targets[j] for j in self._indices]
+
+    def __repr__(self) -> str:
+        return f"ExampleList({len(self)} examples)"
+
+
+# --------------------------------------------------------------------------- the base task
+class VisionTask(Task):
+    """Base of the six tasks: splits carved from the official ones, read lazily, cached per task.
+
+    Subclasses set :attr:`NAME`, :attr:`DEFAULT_OPTIONS`, :attr:`VAL_PER_CLASS` and implement
+    :meth:`read_official` (``"train"`` or ``"test"`` -> :class:`Official`), :meth:`required_paths`
+    and :meth:`data_files` (what the fingerprint hashes).
+    """
+
+    NAME = ""
+    DEFAULT_OPTIONS: Mapping[str, Any] = {}
+    #: Images per class held out of the official train for val (CLiMB: 50).
+    VAL_PER_CLASS = 50
+    MULTI_LABEL = False
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__({**self.DEFAULT_OPTIONS, **(options or {})})
+        self._official: dict[str, Official] = {}
+        self._carved: tuple[list[int], list[int]] | None = None
+        self._examples: dict[str, ExampleList] = {}
+
+    # ------------------------------------------------------------------ folders
+    def data_root(self) -> Path:
+        """The release folder: the option ``data_dir``, else ``$CLIMB_DATA_ROOT/<name>`` (not checked).
+
+        Raises:
+            FileNotFoundError: When neither is set.
+        """
+        return data_dir(self.options.get("data_dir"), self.NAME).absolute()
+
+    def data_files(self) -> Sequence[Path]:
+        """The files whose sizes and mtimes make the fingerprint (the annotation files)."""
+        return list(self.required_paths())
+
+    # ------------------------------------------------------------------ the Task contract
+    def examples(self, split: str) -> ExampleList:
+        if split not in SPLITS:
+            raise ValueError(
+                f"task {self.NAME!r} has no split {split!r}; valid splits: {', '.join(SPLITS)} "
+                "(val is held out of the official train, test is the official validation/test split)."
+            )
+        if split not in self._examples:
+            self._examples[split] = self._load(split)
+        return self._examples[split]
+
+    def fingerprint(self) -> str:
+        options = json.dumps(self.options, sort_keys=True, default=str)
+        head = f"{DISTRIBUTION} {__version__} task={self.NAME}"
+        try:
+            root = self.data_root()
+            digest = files_fingerprint(self.data_files())
+        except (FileNotFoundError, DataError):
+            return f"{head} dir=unset options={options}"
+        return f"{head} dir={root} data={digest} options={options}"
+
+    # ------------------------------------------------------------------ for subclasses
+    def read_official(self, source: str) -> Official:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def official(self, source: str) -> Official:
+        """The official split ``"train"`` or ``"test"``, read once per task."""
+        if source not in self._official:
+            self._official[source] = self.read_official(source)
+        return self._official[source]
+
+    def carve(self, official: Official) -> tuple[list[int], list[int]]:
+        """``(train, val)`` indices into the official train (CLiMB's per-class hold-out)."""
+        seed = f"{DISTRIBUTION}/{self.NAME}/val"
+        if self.MULTI_LABEL:
+            return carve_multilabel(official.targets, self.VAL_PER_CLASS, seed)
+        return carve_per_class(official.targets, self.VAL_PER_CLASS, seed)
+
+    def split_indices(self, split: str) -> tuple[Official, Sequence[int]]:
+        """The official split a harness split is cut from, and its indices in it."""
+        if split == "test":
+            official = self.official("test")
+            return official, range(len(official))
+        official = self.official("train")
+        if self._carved is None:
+            self._carved = self.carve(official)
+        return official, self._carved[0] if split == "train" else self._carved[1]
+
+    def _load(self, split: str) -> ExampleList:
+        official, indices = self.split_indices(split)
+        limit = self.options.get("max_train_examples" if split == "train" else "max_eval_examples")
+        if limit is not None and limit < len(indices):
+            strata = [_stratum(official.targets[j]) for j in indices]
+            keep = stratified_sample(strata, limit, seed=f"{DISTRIBUTION}/{self.NAME}/{split}")
+            indices = [indices[k] for k in keep]
+        return ExampleList(official, indices)
+
+
+def _stratum(target: Any) -> Any:
+    """What a subsample stratifies on: the class, or a multi-label target's first (lowest) label."""
+    if isinstance(target, tuple):
+        return target[0] if target else -1
+    return int(target)
