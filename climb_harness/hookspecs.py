@@ -53,7 +53,7 @@ def climb_task_start(run: dict[str, Any], task_index: int, task: str) -> None:
 
 @hookspec
 def climb_epoch_end(run: dict[str, Any], task_index: int, task: str, epoch: int, logs: dict[str, float]) -> None:
-    """An epoch ended; ``logs`` holds ``train_loss``, ``selection_score`` (the mean selection-split score of the tasks the epoch is chosen on), ``steps`` and timings."""
+    """An epoch ended; ``logs`` holds ``train_loss``, ``selection_score`` (the mean selection-split score of the tasks the epoch is chosen on), ``steps``, ``examples``, ``train_seconds``, ``eval_seconds``, ``train_examples_per_second`` and ``seconds``."""
 
 
 @hookspec

@@ -70,6 +70,7 @@ from climb_harness.checkpoints import (
 )
 from climb_harness.data import BatchLoader, SplitData, load_split
 from climb_harness.errors import ClimbError, ConfigError, RunError
+from climb_harness.events import EventLog
 from climb_harness.heads import ContinualModel, ScoreAccumulator, statistic_kind
 from climb_harness.results import (
     RESULTS_FILE,
@@ -304,10 +305,42 @@ def _memory_source(device: torch.device) -> str:
 
 
 def peak_memory_mb(device: torch.device) -> float:
+    """Peak accelerator memory on CUDA, else the process's peak RSS (MiB)."""
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
+    return peak_rss_mb()
+
+
+def peak_rss_mb() -> float:
+    """The process's peak resident set size so far (MiB)."""
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return rss / 2**20 if sys.platform == "darwin" else rss / 1024
+
+
+def peak_accelerator_mb(device: torch.device) -> float | None:
+    """Peak memory allocated on the run's accelerator (MiB); None on the CPU or where torch cannot say."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    mps = getattr(torch, "mps", None)
+    if device.type == "mps" and mps is not None and hasattr(mps, "driver_allocated_memory"):
+        return mps.driver_allocated_memory() / 2**20
+    return None
+
+
+class _Clock:
+    """Seconds and examples of training and of evaluation, for throughput in results.json."""
+
+    def __init__(self) -> None:
+        self.train_seconds = self.eval_seconds = 0.0
+        self.train_examples = self.eval_examples = 0
+
+    def rates(self) -> dict[str, float | None]:
+        def rate(n: int, t: float) -> float | None:
+            return round(n / t, 2) if t > 0 else None
+        return {"train_seconds": round(self.train_seconds, 3), "eval_seconds": round(self.eval_seconds, 3),
+                "train_examples": self.train_examples, "eval_examples": self.eval_examples,
+                "train_examples_per_second": rate(self.train_examples, self.train_seconds),
+                "eval_examples_per_second": rate(self.eval_examples, self.eval_seconds)}
 
 
 class Context:
@@ -473,6 +506,7 @@ class Runner:
         self.results_path = spec.output_dir / RESULTS_FILE
         self.echo = spec.echo or _stderr
         self.observers = Observers(spec.hooks, self.echo, spec.plugins)
+        self.clock = _Clock()  # the task being learned (the initial evaluation counts towards the first)
 
     # ------------------------------------------------------------------ plugin calls
     def _algorithm(self, hook: str, *args: Any) -> Any:
@@ -564,6 +598,7 @@ class Runner:
     def evaluate(self, task: str, role: str) -> ScoreAccumulator:
         """The model's statistics on the ``role`` split (``"selection"`` or ``"report"``) of ``task``;
         leaves every training RNG stream untouched."""
+        started = time.perf_counter()
         with isolated_rng(self.device):
             self._algorithm("before_evaluate", self.ctx, task)
             seed_everything(self.spec.seed, _EVAL_STREAM)  # ViLT draws patch order from the global RNG in eval too
@@ -573,10 +608,14 @@ class Runner:
             score = ScoreAccumulator(self.infos[task])
             size = self.training.eval_batch_size
             plan = [(task, list(range(start, min(start + size, len(split))))) for start in range(0, len(split), size)]
-            for _, _, cpu in self._loaded(role, plan):
+            examples = 0
+            for _, kept, cpu in self._loaded(role, plan):
                 batch = {k: v.to(self.device, non_blocking=True) for k, v in cpu.items()}
                 score.update(self.model(task, batch), batch["targets"])
+                examples += len(kept)
             self.model.train(was_training)
+        self.clock.eval_seconds += time.perf_counter() - started
+        self.clock.eval_examples += examples
         return score
 
     def report_row(self, row: int) -> tuple[list[float], list[list[float]]]:
@@ -671,6 +710,7 @@ class Runner:
         epoch_log = []
         for epoch in range(epochs):
             started = time.perf_counter()
+            examples = 0
             model.train()
             if epoch:
                 batches = self._epoch_batches(task.name, epoch)
@@ -694,13 +734,20 @@ class Runner:
                 ctx.global_step += 1
                 total_loss += loss.detach()
                 steps += 1
+                examples += len(indices)
             self._algorithm("on_epoch_end", ctx, epoch)
             train_loss = float(total_loss) / max(1, steps)  # the one device sync of the epoch
             train_seconds = time.perf_counter() - started
+            self.clock.train_seconds += train_seconds
+            self.clock.train_examples += examples
+            evaluated = time.perf_counter()
             val = sum(self.evaluate(name, "selection").value() for name in selection) / len(selection)
-            logs = {"train_loss": train_loss, "selection_score": val, "steps": steps,
-                    "train_seconds": train_seconds, "seconds": time.perf_counter() - started}
+            logs = {"train_loss": train_loss, "selection_score": val, "steps": steps, "examples": examples,
+                    "train_seconds": train_seconds, "eval_seconds": time.perf_counter() - evaluated,
+                    "train_examples_per_second": examples / train_seconds if train_seconds > 0 else 0.0,
+                    "seconds": time.perf_counter() - started}
             epoch_log.append(logs)
+            self.events.write("epoch_end", task_index=index, task=task.name, epoch=epoch, **logs)
             self._emit("climb_epoch_end", task_index=index, task=task.name, epoch=epoch, logs=logs)
             if val > best_score:
                 best_score, best_epoch = val, epoch
@@ -734,12 +781,17 @@ class Runner:
             self._remove_orphans()
         self._build()
         results = self._start_or_resume(resume)
+        self.events = EventLog(self.spec.output_dir, self.echo)
+        self.events.write("run_start", algorithm=self.run_info["algorithm"], seed=self.spec.seed, tasks=self.task_order,
+                          resumed_after=len(results["accuracy_matrix"]) if resume else None)
         self._emit("climb_run_start")
         started = time.perf_counter() - float(results["timing"].get("total_seconds", 0.0))
         for index in range(len(results["accuracy_matrix"]), len(self.task_order)):
             name = self.task_order[index]
+            self.events.write("task_start", task_index=index, task=name)
             self._emit("climb_task_start", task_index=index, task=name)
             task_started = time.perf_counter()
+            self.clock = _Clock()
             log = self.train_task(index)
             row, intervals = self.report_row(index)
             results["accuracy_matrix"].append(row)
@@ -749,13 +801,22 @@ class Runner:
             results["timing"]["per_task_seconds"][name] = round(time.perf_counter() - task_started, 3)
             results["timing"]["total_seconds"] = round(time.perf_counter() - started, 3)
             results["timing"]["peak_memory_mb"] = round(peak_memory_mb(self.device), 1)
+            results["timing"].setdefault("per_task", {})[name] = {
+                "seconds": results["timing"]["per_task_seconds"][name], **self.clock.rates()}
+            results["timing"]["peak_rss_mb"] = round(peak_rss_mb(), 1)
+            accelerator = peak_accelerator_mb(self.device)
+            results["timing"]["peak_accelerator_mb"] = None if accelerator is None else round(accelerator, 1)
             if self.training.skip_unreadable_images:
                 results["skipped_examples"] = self._skipped(results.get("skipped_examples", {}))
             self._checkpoint(index)
             if index == len(self.task_order) - 1:
                 self._finish(results)
             write_json(self.results_path, results)
+            self.events.write("task_end", task_index=index, task=name, scores=dict(zip(self.task_order, row)),
+                              timing=results["timing"]["per_task"][name])
             self._emit("climb_task_end", task_index=index, task=name, scores=dict(zip(self.task_order, row)))
+        self.events.write("run_end", status=results.get("status"),
+                          metrics={k: v for k, v in (results.get("metrics") or {}).items() if not isinstance(v, (dict, list))})
         self._emit("climb_run_end", results=results)
         return results
 

@@ -43,7 +43,8 @@ def recorded(out: Path) -> dict[str, Any]:
     results = json.loads((out / RESULTS_FILE).read_text())
     for log in results["training_log"]:
         for epoch in log["epochs"]:
-            epoch.pop("seconds"), epoch.pop("train_seconds")
+            for timed in ("seconds", "train_seconds", "eval_seconds", "train_examples_per_second"):
+                epoch.pop(timed)
     return {k: v for k, v in results.items() if k not in ("timing", "provenance")}
 
 

@@ -192,7 +192,8 @@ def test_lifecycle_hooks_are_emitted(tmp_path: Path) -> None:
     assert events[0] == ("run_start", "Algorithm")
     assert events[-1] == ("run_end", "complete")
     assert [e[1] for e in events if e[0] == "task_start"] == ["colours", "yesno", "colours-2"]
-    assert ("epoch_end", ("yesno", 0, {"train_loss", "selection_score", "steps", "train_seconds", "seconds"})) in events
+    assert ("epoch_end", ("yesno", 0, {"train_loss", "selection_score", "steps", "examples", "train_seconds", "eval_seconds",
+                                       "train_examples_per_second", "seconds"})) in events
     assert events[-2] == ("task_end", ["colours", "colours-2", "yesno"])
 
 

@@ -23,11 +23,13 @@ import math
 import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from climb_harness.api import DataError, Example, Task, data_dir, files_fingerprint, stratified_sample
+from climb_harness.api import API_VERSION, DataError, Example, Task, data_dir, files_fingerprint, stratified_sample
 
 SPLITS = ("train", "val", "test")
+
+T = TypeVar("T")
 
 #: CLiMB's seed for the dev splits it carved out of the official train splits.
 VAL_SEED = 2022
@@ -50,8 +52,22 @@ class MissingDataError(DataError, FileNotFoundError):
     """
 
 
-def options_schema(name: str, folder_description: str) -> dict[str, Any]:
-    """The option schema every CLiMB language task has (as SNLI-VE has them)."""
+def options_schema(
+    name: str,
+    folder_description: str,
+    *,
+    null_means: str | None = None,
+    train_sample: str = "the (carved) train split",
+) -> dict[str, Any]:
+    """The option schema every CLiMB language task has (as SNLI-VE has them).
+
+    Args:
+        name: The task's registry name (its default folder under $CLIMB_DATA_ROOT).
+        folder_description: What ``data_dir`` holds.
+        null_means: Where the task looks when ``data_dir`` is null (default ``$CLIMB_DATA_ROOT/<name>``).
+        train_sample: What ``max_train_examples`` samples from.
+    """
+    null_means = null_means or f"$CLIMB_DATA_ROOT/{name}"
     return {
         "type": "object",
         "additionalProperties": False,
@@ -59,14 +75,13 @@ def options_schema(name: str, folder_description: str) -> dict[str, Any]:
             "data_dir": {
                 "type": ["string", "null"],
                 "default": None,
-                "description": f"{folder_description}; null = $CLIMB_DATA_ROOT/{name}.",
+                "description": f"{folder_description}; null = {null_means}.",
             },
             "max_train_examples": {
                 "type": ["integer", "null"],
                 "minimum": 1,
                 "default": None,
-                "description": "Seeded, label-stratified sample of the (carved) train split (null = all), for "
-                "short runs.",
+                "description": f"Seeded, label-stratified sample of {train_sample} (null = all), for short runs.",
             },
             "max_eval_examples": {
                 "type": ["integer", "null"],
@@ -81,6 +96,48 @@ def options_schema(name: str, folder_description: str) -> dict[str, Any]:
 def default_options(schema: Mapping[str, Any]) -> dict[str, Any]:
     """``{option: default}`` of an option schema."""
     return {key: prop["default"] for key, prop in schema["properties"].items()}
+
+
+def how_to_get(name: str, fetch: str, holds: str | None = None) -> str:
+    """The fix for missing data: ``fetch`` (what to download) into the task's data_dir (which then ``holds``)."""
+    then = f", which then holds {holds}" if holds else ""
+    return (f"{fetch} into the task's data_dir (default $CLIMB_DATA_ROOT/{name}){then}; `climb data check {name}` "
+            "lists what is missing")
+
+
+def manifest(
+    name: str,
+    *,
+    summary: str,
+    description: str,
+    max_text_length: int,
+    head: dict[str, Any],
+    data: dict[str, str],
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    """A language task's manifest: text only, accuracy, the three splits, CLiMB's training defaults.
+
+    ``head`` is a classification head (``num_labels``) or a multiple-choice one (``num_choices``); the
+    random baseline is 100 / that number, in percent, to 2 decimals. ``data`` holds the ``source``,
+    ``license``, ``citation``, ``how_to_get`` and ``layout`` entries.
+    """
+    random_baseline = round(100 / head.get("num_labels", head.get("num_choices")), 2)
+    return {
+        "name": name,
+        "api_version": API_VERSION,
+        "summary": summary,
+        "description": description,
+        "modality": "language",
+        "images_per_example": 0,
+        "max_text_length": max_text_length,
+        "head": head,
+        "metric": "accuracy",
+        "random_baseline": random_baseline,
+        "splits": list(SPLITS),
+        "defaults": dict(CLIMB_DEFAULTS),
+        "data": data,
+        "options": options,
+    }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,19 +238,27 @@ class FileFormat:
             if not isinstance(row, dict):
                 raise self.bad(path, number, None, f"it holds a JSON {type(row).__name__}, not an object")
             rows.append((number, row))
-        if not rows:
-            raise self.empty(path)
-        return rows
+        return self.nonempty(path, rows)
+
+    def field(self, path: Path, line: int, row: Mapping[str, Any], field: str, *, label: str | None = None) -> Any:
+        """``row[field]``; raises naming the field (``label``: how the message names it) when it is missing."""
+        if field not in row:
+            raise self.bad(path, line, label or field, "the field is missing")
+        return row[field]
 
     def text_field(self, path: Path, line: int, row: Mapping[str, Any], field: str, *, label: str | None = None) -> str:
         """``row[field]`` as a non-empty string (``label``: how the message names the field)."""
         name = label or field
-        if field not in row:
-            raise self.bad(path, line, name, "the field is missing")
-        value = row[field]
+        value = self.field(path, line, row, field, label=name)
         if not isinstance(value, str) or not value.strip():
             raise self.bad(path, line, name, f"{clip(repr(value))} is not a non-empty string")
         return value
+
+    def nonempty(self, path: Path, items: list[T]) -> list[T]:
+        """``items``, the records (or labels) read from ``path``; raises :meth:`empty` when there are none."""
+        if not items:
+            raise self.empty(path)
+        return items
 
     def empty(self, path: Path) -> LanguageDataError:
         return self.error(f"{self.title} data file {path} holds no records (it is empty). Fix: {self.fix}")
@@ -288,6 +353,29 @@ class LanguageTask(Task):
         keep = stratified_sample([r.label for r in records], limit, seed=f"climb-language-tasks/{self.NAME}/{split}")
         return [Example(text=records[i].text, choices=records[i].choices, target=records[i].label, id=records[i].id)
                 for i in keep]
+
+
+class JsonlTask(LanguageTask):
+    """A language task whose release splits are JSON-lines files under data_dir, one record a line.
+
+    Subclasses set :attr:`FILES` and :attr:`FORMAT` and say how a line becomes a record (:meth:`parse`).
+    """
+
+    #: Harness source (``"train"``, ``"test"``) -> the release file under data_dir.
+    FILES: Mapping[str, str] = {}
+    #: How the task's errors describe its files.
+    FORMAT: FileFormat
+
+    def parse(self, path: Path, line: int, row: dict[str, Any]) -> Record:  # pragma: no cover - abstract
+        """The record of one JSON object, line ``line`` of ``path``."""
+        raise NotImplementedError
+
+    def source_paths(self, root: Path) -> list[Path]:
+        return [root / self.FILES[source] for source in self.FILES]
+
+    def read_source(self, root: Path, source: str) -> list[Record]:
+        path = root / self.FILES[source]
+        return [self.parse(path, line, row) for line, row in self.FORMAT.jsonl(path)]
 
 
 def check_pairing(fmt: FileFormat, records_file: Path, records: int, labels_file: Path, labels: int) -> None:

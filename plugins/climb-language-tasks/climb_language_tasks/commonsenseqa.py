@@ -21,15 +21,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from climb_harness.api import API_VERSION
 from climb_language_tasks._common import (
-    CLIMB_DEFAULTS,
     FileFormat,
+    JsonlTask,
     LanguageDataError,
-    LanguageTask,
     Record,
     clip,
     default_options,
+    how_to_get,
+    manifest,
     options_schema,
 )
 
@@ -41,34 +41,27 @@ LAYOUT = (
     "<data_dir>/train_rand_split.jsonl and <data_dir>/dev_rand_split.jsonl (the official random split; "
     "test_rand_split_no_answers.jsonl is not read)"
 )
-HOW_TO_GET = (
+HOW_TO_GET = how_to_get(
+    NAME,
     "download train_rand_split.jsonl and dev_rand_split.jsonl from https://s3.amazonaws.com/commensenseqa/ (linked from "
-    "https://www.tau-nlp.sites.tau.ac.il/commonsenseqa) into the task's data_dir (default "
-    "$CLIMB_DATA_ROOT/commonsenseqa); `climb data check commonsenseqa` lists what is missing"
+    "https://www.tau-nlp.sites.tau.ac.il/commonsenseqa)",
 )
 
 OPTIONS_SCHEMA = options_schema(NAME, "Folder holding train_rand_split.jsonl and dev_rand_split.jsonl")
 DEFAULT_OPTIONS = default_options(OPTIONS_SCHEMA)
 
-MANIFEST: dict[str, Any] = {
-    "name": NAME,
-    "api_version": API_VERSION,
-    "summary": "CommonsenseQA: answer a commonsense question by picking one of 5 choices.",
-    "description": (
+MANIFEST: dict[str, Any] = manifest(
+    NAME,
+    summary="CommonsenseQA: answer a commonsense question by picking one of 5 choices.",
+    description=(
         "Example text is question.stem, the 5 choices are question.choices[].text in label order A-E (the encoder "
         "pairs each with the question), the target is answerKey's position. Splits as CLiMB built them: val (model "
         "selection) = a random 30% of train_rand_split.jsonl (seed 2022, stratified by the answer position), train = "
         "the other 70%, test (reported) = dev_rand_split.jsonl; the test file has no answers."
     ),
-    "modality": "language",
-    "images_per_example": 0,
-    "max_text_length": 80,
-    "head": {"type": "multiple-choice", "num_choices": len(CHOICE_LABELS)},
-    "metric": "accuracy",
-    "random_baseline": 20.0,
-    "splits": ["train", "val", "test"],
-    "defaults": dict(CLIMB_DEFAULTS),
-    "data": {
+    max_text_length=80,
+    head={"type": "multiple-choice", "num_choices": len(CHOICE_LABELS)},
+    data={
         "source": "CommonsenseQA 1.11, random split, https://www.tau-nlp.sites.tau.ac.il/commonsenseqa: 9,741 train and "
         "1,221 dev questions built from ConceptNet, 5 choices each.",
         "license": "MIT (as the Hugging Face dataset card tau/commonsense_qa states); cite the paper.",
@@ -78,8 +71,8 @@ MANIFEST: dict[str, Any] = {
         "(linked from https://www.tau-nlp.sites.tau.ac.il/commonsenseqa) into the data folder.",
         "layout": LAYOUT,
     },
-    "options": OPTIONS_SCHEMA,
-}
+    options=OPTIONS_SCHEMA,
+)
 
 
 class CommonsenseqaDataError(LanguageDataError):
@@ -129,16 +122,12 @@ def parse(path: Path, line: int, row: dict[str, Any]) -> Record:
     )
 
 
-class CommonsenseqaTask(LanguageTask):
+class CommonsenseqaTask(JsonlTask):
     """CommonsenseQA: a question, 5 choices A-E, one right."""
 
     NAME = NAME
     DEFAULTS = DEFAULT_OPTIONS
     TEST_SOURCE = "dev (dev_rand_split.jsonl)"
-
-    def source_paths(self, root: Path) -> list[Path]:
-        return [jsonl_path(root, source) for source in FILES]
-
-    def read_source(self, root: Path, source: str) -> list[Record]:
-        path = jsonl_path(root, source)
-        return [parse(path, line, row) for line, row in FORMAT.jsonl(path)]
+    FILES = FILES
+    FORMAT = FORMAT
+    parse = staticmethod(parse)

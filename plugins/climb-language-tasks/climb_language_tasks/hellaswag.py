@@ -19,15 +19,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from climb_harness.api import API_VERSION
 from climb_language_tasks._common import (
-    CLIMB_DEFAULTS,
     FileFormat,
+    JsonlTask,
     LanguageDataError,
-    LanguageTask,
     Record,
     clip,
     default_options,
+    how_to_get,
+    manifest,
     options_schema,
 )
 
@@ -36,33 +36,26 @@ NUM_CHOICES = 4
 FILES: dict[str, str] = {"train": "hellaswag_train.jsonl", "test": "hellaswag_val.jsonl"}
 
 LAYOUT = "<data_dir>/hellaswag_train.jsonl and <data_dir>/hellaswag_val.jsonl (the official release; hellaswag_test.jsonl is unlabelled, not read)"
-HOW_TO_GET = (
-    "download hellaswag_train.jsonl and hellaswag_val.jsonl from https://github.com/rowanz/hellaswag/tree/master/data "
-    "into the task's data_dir (default $CLIMB_DATA_ROOT/hellaswag); `climb data check hellaswag` lists what is missing"
+HOW_TO_GET = how_to_get(
+    NAME,
+    "download hellaswag_train.jsonl and hellaswag_val.jsonl from https://github.com/rowanz/hellaswag/tree/master/data",
 )
 
 OPTIONS_SCHEMA = options_schema(NAME, "Folder holding hellaswag_train.jsonl and hellaswag_val.jsonl")
 DEFAULT_OPTIONS = default_options(OPTIONS_SCHEMA)
 
-MANIFEST: dict[str, Any] = {
-    "name": NAME,
-    "api_version": API_VERSION,
-    "summary": "HellaSwag: pick the most plausible of 4 endings for a video-caption or WikiHow context.",
-    "description": (
+MANIFEST: dict[str, Any] = manifest(
+    NAME,
+    summary="HellaSwag: pick the most plausible of 4 endings for a video-caption or WikiHow context.",
+    description=(
         "Example text is the context ctx, the 4 choices are the endings (the encoder pairs each with the context), "
         "the target is label. Splits as CLiMB built them: val (model selection) = a random 30% of "
         "hellaswag_train.jsonl (seed 2022, stratified by label), train = the other 70%, test (reported) = "
         "hellaswag_val.jsonl; the release's test file has no labels."
     ),
-    "modality": "language",
-    "images_per_example": 0,
-    "max_text_length": 120,
-    "head": {"type": "multiple-choice", "num_choices": NUM_CHOICES},
-    "metric": "accuracy",
-    "random_baseline": 25.0,
-    "splits": ["train", "val", "test"],
-    "defaults": dict(CLIMB_DEFAULTS),
-    "data": {
+    max_text_length=120,
+    head={"type": "multiple-choice", "num_choices": NUM_CHOICES},
+    data={
         "source": "HellaSwag, https://rowanzellers.com/hellaswag/ (data: https://github.com/rowanz/hellaswag): 39,905 "
         "train and 10,042 validation contexts from ActivityNet Captions and WikiHow, 4 endings each.",
         "license": "MIT (https://github.com/rowanz/hellaswag/blob/master/LICENSE).",
@@ -72,8 +65,8 @@ MANIFEST: dict[str, Any] = {
         "https://github.com/rowanz/hellaswag/tree/master/data into the data folder.",
         "layout": LAYOUT,
     },
-    "options": OPTIONS_SCHEMA,
-}
+    options=OPTIONS_SCHEMA,
+)
 
 
 class HellaswagDataError(LanguageDataError):
@@ -95,14 +88,10 @@ def jsonl_path(root: Path, source: str) -> Path:
 
 def parse(path: Path, line: int, row: dict[str, Any]) -> Record:
     ctx = FORMAT.text_field(path, line, row, "ctx")
-    if "endings" not in row:
-        raise FORMAT.bad(path, line, "endings", "the field is missing")
-    endings = row["endings"]
+    endings = FORMAT.field(path, line, row, "endings")
     if not isinstance(endings, list) or len(endings) != NUM_CHOICES or not all(isinstance(e, str) for e in endings):
         raise FORMAT.bad(path, line, "endings", f"{clip(repr(endings))} is not a list of {NUM_CHOICES} strings")
-    if "label" not in row:
-        raise FORMAT.bad(path, line, "label", "the field is missing")
-    label = row["label"]
+    label = FORMAT.field(path, line, row, "label")
     if isinstance(label, str) and label.strip().isdigit():
         label = int(label)  # some copies write the label as a string
     if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < NUM_CHOICES:
@@ -110,16 +99,12 @@ def parse(path: Path, line: int, row: dict[str, Any]) -> Record:
     return Record(text=ctx, choices=tuple(endings), label=label, id=f"{path.stem}-{line}")
 
 
-class HellaswagTask(LanguageTask):
+class HellaswagTask(JsonlTask):
     """HellaSwag: a context, 4 endings, one right."""
 
     NAME = NAME
     DEFAULTS = DEFAULT_OPTIONS
     TEST_SOURCE = "validation (hellaswag_val.jsonl)"
-
-    def source_paths(self, root: Path) -> list[Path]:
-        return [jsonl_path(root, source) for source in FILES]
-
-    def read_source(self, root: Path, source: str) -> list[Record]:
-        path = jsonl_path(root, source)
-        return [parse(path, line, row) for line, row in FORMAT.jsonl(path)]
+    FILES = FILES
+    FORMAT = FORMAT
+    parse = staticmethod(parse)

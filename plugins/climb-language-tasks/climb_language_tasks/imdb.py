@@ -22,15 +22,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-from climb_harness.api import API_VERSION
 from climb_language_tasks._common import (
-    CLIMB_DEFAULTS,
     FileFormat,
     LanguageDataError,
     LanguageTask,
     Record,
     clip,
     default_options,
+    how_to_get,
+    manifest,
     options_schema,
 )
 
@@ -46,34 +46,28 @@ LAYOUT = (
     "<data_dir>/aclImdb/{train,test}/{neg,pos}/<id>_<rating>.txt (the official aclImdb_v1.tar.gz unpacked; "
     "train/unsup is not read)"
 )
-HOW_TO_GET = (
-    "download aclImdb_v1.tar.gz from https://ai.stanford.edu/~amaas/data/sentiment/ and unpack it into the task's "
-    "data_dir (default $CLIMB_DATA_ROOT/imdb), which then holds aclImdb/; `climb data check imdb` lists what is missing"
+HOW_TO_GET = how_to_get(
+    NAME,
+    "download aclImdb_v1.tar.gz from https://ai.stanford.edu/~amaas/data/sentiment/ and unpack it",
+    holds="aclImdb/",
 )
 _FILE_NAME = re.compile(r"^(\d+)_(\d+)\.txt$")
 
 OPTIONS_SCHEMA = options_schema(NAME, "Folder holding aclImdb/ (the unpacked official release)")
 DEFAULT_OPTIONS = default_options(OPTIONS_SCHEMA)
 
-MANIFEST: dict[str, Any] = {
-    "name": NAME,
-    "api_version": API_VERSION,
-    "summary": "IMDb movie-review sentiment: is a review negative (rated 1-4) or positive (7-10)?",
-    "description": (
+MANIFEST: dict[str, Any] = manifest(
+    NAME,
+    summary="IMDb movie-review sentiment: is a review negative (rated 1-4) or positive (7-10)?",
+    description=(
         "One movie review as text; labels neg 0, pos 1 (the release folder). Splits as CLiMB built them: val "
         "(model selection) = a random 30% of the official train split (seed 2022, stratified by label), train = "
         "the other 70%, test (reported) = the official test split. The unlabelled train/unsup reviews are not "
         "read. Texts are the files' contents, <br /> tags kept; the encoder truncates to max_text_length."
     ),
-    "modality": "language",
-    "images_per_example": 0,
-    "max_text_length": 160,
-    "head": {"type": "classification", "num_labels": len(LABELS)},
-    "metric": "accuracy",
-    "random_baseline": 50.0,
-    "splits": ["train", "val", "test"],
-    "defaults": dict(CLIMB_DEFAULTS),
-    "data": {
+    max_text_length=160,
+    head={"type": "classification", "num_labels": len(LABELS)},
+    data={
         "source": "Large Movie Review Dataset v1.0 (aclImdb), https://ai.stanford.edu/~amaas/data/sentiment/: "
         "25,000 train and 25,000 test reviews, balanced, at most 30 per movie, train and test movies disjoint.",
         "license": "No explicit licence; released by Stanford for research use (the reviews come from IMDb); cite "
@@ -84,8 +78,8 @@ MANIFEST: dict[str, Any] = {
         "into the data folder (it makes aclImdb/).",
         "layout": LAYOUT,
     },
-    "options": OPTIONS_SCHEMA,
-}
+    options=OPTIONS_SCHEMA,
+)
 
 
 class ImdbDataError(LanguageDataError):

@@ -20,9 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from climb_harness.api import API_VERSION
 from climb_language_tasks._common import (
-    CLIMB_DEFAULTS,
     FileFormat,
     LanguageDataError,
     LanguageTask,
@@ -30,6 +28,8 @@ from climb_language_tasks._common import (
     check_pairing,
     clip,
     default_options,
+    how_to_get,
+    manifest,
     options_schema,
 )
 
@@ -42,34 +42,27 @@ LAYOUT = (
     "<data_dir>/train.jsonl, train-labels.lst, valid.jsonl, valid-labels.lst (the official PIQA release; "
     "tests.jsonl is unlabelled, not read)"
 )
-HOW_TO_GET = (
+HOW_TO_GET = how_to_get(
+    NAME,
     "download train.jsonl, train-labels.lst, valid.jsonl and valid-labels.lst from https://yonatanbisk.com/piqa/ "
-    "(files at https://github.com/ybisk/ybisk.github.io/tree/master/piqa/data) into the task's data_dir (default "
-    "$CLIMB_DATA_ROOT/piqa); `climb data check piqa` lists what is missing"
+    "(files at https://github.com/ybisk/ybisk.github.io/tree/master/piqa/data)",
 )
 
 OPTIONS_SCHEMA = options_schema(NAME, "Folder holding PIQA's train.jsonl, train-labels.lst, valid.jsonl, valid-labels.lst")
 DEFAULT_OPTIONS = default_options(OPTIONS_SCHEMA)
 
-MANIFEST: dict[str, Any] = {
-    "name": NAME,
-    "api_version": API_VERSION,
-    "summary": "PIQA: which of two solutions reaches a physical goal?",
-    "description": (
+MANIFEST: dict[str, Any] = manifest(
+    NAME,
+    summary="PIQA: which of two solutions reaches a physical goal?",
+    description=(
         "Example text is the goal, the 2 choices are sol1 and sol2 (the encoder pairs each with the goal), the target "
         "is the line of <split>-labels.lst. Splits as CLiMB built them: val (model selection) = a random 30% of "
         "train.jsonl (seed 2022, stratified by the right choice), train = the other 70%, test (reported) = "
         "valid.jsonl; PIQA's tests.jsonl has no public labels."
     ),
-    "modality": "language",
-    "images_per_example": 0,
-    "max_text_length": 80,
-    "head": {"type": "multiple-choice", "num_choices": NUM_CHOICES},
-    "metric": "accuracy",
-    "random_baseline": 50.0,
-    "splits": ["train", "val", "test"],
-    "defaults": dict(CLIMB_DEFAULTS),
-    "data": {
+    max_text_length=80,
+    head={"type": "multiple-choice", "num_choices": NUM_CHOICES},
+    data={
         "source": "PIQA: Physical Interaction Question Answering, https://yonatanbisk.com/piqa/: 16,113 train and "
         "1,838 validation goals, each with two solutions.",
         "license": "No licence file in the release (Hugging Face's dataset card says 'unknown'; some redistributions "
@@ -81,8 +74,8 @@ MANIFEST: dict[str, Any] = {
         "data folder.",
         "layout": LAYOUT,
     },
-    "options": OPTIONS_SCHEMA,
-}
+    options=OPTIONS_SCHEMA,
+)
 
 
 class PiqaDataError(LanguageDataError):
@@ -112,9 +105,7 @@ def read_labels(path: Path) -> list[int]:
         if text.strip() not in ("0", "1"):
             raise FORMAT.bad(path, number, None, f"unknown label {clip(repr(text.strip()))} (must be 0 or 1)")
         labels.append(int(text))
-    if not labels:
-        raise FORMAT.empty(path)
-    return labels
+    return FORMAT.nonempty(path, labels)
 
 
 def read_split(root: Path, source: str) -> list[Record]:

@@ -17,15 +17,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from climb_harness.api import API_VERSION
 from climb_language_tasks._common import (
-    CLIMB_DEFAULTS,
     FileFormat,
     LanguageDataError,
     LanguageTask,
     Record,
     clip,
     default_options,
+    how_to_get,
+    manifest,
     options_schema,
 )
 
@@ -36,33 +36,27 @@ FILES: dict[str, str] = {"train": "train.tsv", "test": "dev.tsv"}
 HEADER = ("sentence", "label")
 
 LAYOUT = "<data_dir>/SST-2/train.tsv and <data_dir>/SST-2/dev.tsv (GLUE's SST-2.zip unpacked; test.tsv is unlabelled, not read)"
-HOW_TO_GET = (
+HOW_TO_GET = how_to_get(
+    NAME,
     "download SST-2.zip from GLUE (https://gluebenchmark.com/tasks, or the URL in GLUE's download_glue_data.py: "
-    "https://dl.fbaipublicfiles.com/glue/data/SST-2.zip) and unzip it into the task's data_dir (default "
-    "$CLIMB_DATA_ROOT/sst2), which then holds SST-2/; `climb data check sst2` lists what is missing"
+    "https://dl.fbaipublicfiles.com/glue/data/SST-2.zip) and unzip it",
+    holds="SST-2/",
 )
 
 OPTIONS_SCHEMA = options_schema(NAME, "Folder holding SST-2/train.tsv and SST-2/dev.tsv (GLUE's SST-2.zip unpacked)")
 DEFAULT_OPTIONS = default_options(OPTIONS_SCHEMA)
 
-MANIFEST: dict[str, Any] = {
-    "name": NAME,
-    "api_version": API_VERSION,
-    "summary": "SST-2 (GLUE): is a movie-review sentence negative or positive?",
-    "description": (
+MANIFEST: dict[str, Any] = manifest(
+    NAME,
+    summary="SST-2 (GLUE): is a movie-review sentence negative or positive?",
+    description=(
         "One sentence of the Stanford Sentiment Treebank as text; labels 0 negative, 1 positive (GLUE's). Splits as "
         "CLiMB built them: val (model selection) = a random 30% of train.tsv (seed 2022, stratified by label), "
         "train = the other 70%, test (reported) = dev.tsv; GLUE's test.tsv has no labels and is not read."
     ),
-    "modality": "language",
-    "images_per_example": 0,
-    "max_text_length": 40,
-    "head": {"type": "classification", "num_labels": len(LABELS)},
-    "metric": "accuracy",
-    "random_baseline": 50.0,
-    "splits": ["train", "val", "test"],
-    "defaults": dict(CLIMB_DEFAULTS),
-    "data": {
+    max_text_length=40,
+    head={"type": "classification", "num_labels": len(LABELS)},
+    data={
         "source": "GLUE SST-2 (Wang et al. 2019), from the Stanford Sentiment Treebank (Socher et al. 2013): 67,349 "
         "train and 872 dev sentences with binary labels.",
         "license": "The Stanford Sentiment Treebank has no explicit licence (research use; cite Socher et al. 2013); "
@@ -74,8 +68,8 @@ MANIFEST: dict[str, Any] = {
         "https://dl.fbaipublicfiles.com/glue/data/SST-2.zip) and unzip it into the data folder (it makes SST-2/).",
         "layout": LAYOUT,
     },
-    "options": OPTIONS_SCHEMA,
-}
+    options=OPTIONS_SCHEMA,
+)
 
 
 class Sst2DataError(LanguageDataError):
@@ -115,9 +109,7 @@ def read_tsv(path: Path, source: str) -> list[Record]:
         if label.strip() not in ("0", "1"):
             raise FORMAT.bad(path, number, "label", f"unknown label {clip(repr(label))} (must be 0 or 1)")
         records.append(Record(text=sentence.strip(), label=int(label), id=f"{path.stem}-{number}"))
-    if not records:
-        raise FORMAT.empty(path)
-    return records
+    return FORMAT.nonempty(path, records)
 
 
 class Sst2Task(LanguageTask):

@@ -36,9 +36,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from climb_harness.api import API_VERSION, DATA_ROOT_ENV
+from climb_harness.api import DATA_ROOT_ENV
 from climb_language_tasks._common import (
-    CLIMB_DEFAULTS,
     FileFormat,
     LanguageDataError,
     LanguageTask,
@@ -47,6 +46,8 @@ from climb_language_tasks._common import (
     carve,
     clip,
     default_options,
+    manifest,
+    options_schema,
 )
 
 NAME = "wordnet-supersense"
@@ -77,38 +78,19 @@ HOW_TO_GET = (
     f"data_dir at its dict/ folder (or copy data.noun and lexnames to $CLIMB_DATA_ROOT/{NAME}/)"
 )
 
-OPTIONS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "data_dir": {
-            "type": ["string", "null"],
-            "default": None,
-            "description": "Folder holding WordNet 3.0's data.noun (and optionally lexnames), e.g. WordNet-3.0/dict; "
-            f"null = $CLIMB_DATA_ROOT/{NAME} if it exists, else {DEBIAN_DIR} (Debian's wordnet-base).",
-        },
-        "max_train_examples": {
-            "type": ["integer", "null"],
-            "minimum": 1,
-            "default": None,
-            "description": "Seeded, label-stratified sample of the train split (null = all), for short runs.",
-        },
-        "max_eval_examples": {
-            "type": ["integer", "null"],
-            "minimum": 1,
-            "default": None,
-            "description": "Seeded, label-stratified sample of each of val and test (null = all).",
-        },
-    },
-}
+OPTIONS_SCHEMA: dict[str, Any] = options_schema(
+    NAME,
+    "Folder holding WordNet 3.0's data.noun (and optionally lexnames), e.g. WordNet-3.0/dict",
+    null_means=f"$CLIMB_DATA_ROOT/{NAME} if it exists, else {DEBIAN_DIR} (Debian's wordnet-base)",
+    train_sample="the train split",
+)
 DEFAULT_OPTIONS = default_options(OPTIONS_SCHEMA)
 
-MANIFEST: dict[str, Any] = {
-    "name": NAME,
-    "api_version": API_VERSION,
-    "summary": "WordNet noun supersenses: which of 26 lexicographer files (noun.animal, noun.artifact, ...) does a "
+MANIFEST: dict[str, Any] = manifest(
+    NAME,
+    summary="WordNet noun supersenses: which of 26 lexicographer files (noun.animal, noun.artifact, ...) does a "
     "WordNet 3.0 definition belong to?",
-    "description": (
+    description=(
         "Text: the definition part of a WordNet 3.0 noun synset's gloss (before the first '; \"' usage example), "
         "without the synset's own words, so the word does not give the label away. Label: the synset's lexicographer "
         "file, 26 noun supersenses in lexnames order (noun.Tops 0 ... noun.time 25). A definition shared by synsets of "
@@ -117,15 +99,9 @@ MANIFEST: dict[str, Any] = {
         "text installable with `apt-get install wordnet-base`. max_text_length 64: definitions have a median of 10 and "
         "a 99th percentile of 33 words, so 64 word pieces keep nearly all of them whole where 40 would cut some."
     ),
-    "modality": "language",
-    "images_per_example": 0,
-    "max_text_length": 64,
-    "head": {"type": "classification", "num_labels": len(LABELS)},
-    "metric": "accuracy",
-    "random_baseline": round(100 / len(LABELS), 2),
-    "splits": ["train", "val", "test"],
-    "defaults": dict(CLIMB_DEFAULTS),
-    "data": {
+    max_text_length=64,
+    head={"type": "classification", "num_labels": len(LABELS)},
+    data={
         "source": "WordNet 3.0 (Princeton University), https://wordnet.princeton.edu: data.noun's 82,115 noun synsets "
         "and their lexicographer files; Debian package wordnet-base.",
         "license": "WordNet 3.0 license (Princeton University; permission to use, copy, modify and distribute for any "
@@ -136,8 +112,8 @@ MANIFEST: dict[str, Any] = {
         "WordNet-3.0.tar.gz from https://wordnet.princeton.edu/download/current-version and set data_dir to its dict/.",
         "layout": LAYOUT,
     },
-    "options": OPTIONS_SCHEMA,
-}
+    options=OPTIONS_SCHEMA,
+)
 
 
 class WordnetDataError(LanguageDataError):
@@ -239,9 +215,7 @@ def read_data_noun(path: Path) -> list[Record]:
         elif seen.label != label:
             conflicting.add(text_out)
     records = [r for t, r in first.items() if t not in conflicting]  # dicts keep data.noun order
-    if not records:
-        raise FORMAT.empty(path)
-    return records
+    return FORMAT.nonempty(path, records)
 
 
 class WordnetSupersenseTask(LanguageTask):

@@ -87,6 +87,51 @@ def read_lines(path: Path, task: str, layout: str, how_to_get: str) -> list[str]
         raise missing(task, path, layout, how_to_get) from None
 
 
+def require_dir(path: Path, task: str, layout: str, how_to_get: str) -> Path:
+    """``path`` itself when it is a folder, else :class:`MissingDataFile` for it."""
+    if not path.is_dir():
+        raise missing(task, path, layout, how_to_get)
+    return path
+
+
+# --------------------------------------------------------------------------- COCO-style annotation files
+def record_field(
+    error: type[VisionDataError],
+    label: str,
+    path: Path,
+    where: str,
+    record: Any,
+    field: str,
+    kind: type | tuple[type, ...],
+) -> Any:
+    """``record[field]``, which must be of type ``kind`` (never a bool); else ``error`` naming the
+    data set (``label``), the file, the record and the field."""
+    if not isinstance(record, dict) or field not in record:
+        raise error(f"{label} file {path}, {where}: the field {field!r} is missing.")
+    value = record[field]
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise error(f"{label} file {path}, {where}, field {field!r}: {clip(repr(value))} is not valid.")
+    return value
+
+
+def read_coco_style(
+    path: Path, error: type[VisionDataError], label: str, task: str, layout: str, how_to_get: str
+) -> tuple[dict[str, Any], list[tuple[int, str]]]:
+    """A COCO-style JSON file (an object with the lists ``images``, ``annotations`` and ``categories``)
+    -> ``(the object, categories [(id, name)] sorted by id)``; any other form: ``error``."""
+    data = read_json(path, error, task, layout, how_to_get)
+    if not isinstance(data, dict):
+        raise error(f"{label} file {path} holds a JSON {type(data).__name__}, not an object.")
+    for key in ("images", "annotations", "categories"):
+        if not isinstance(data.get(key), list):
+            raise error(f"{label} file {path}: the list {key!r} is missing.")
+    categories = sorted(
+        (record_field(error, label, path, f"categories[{i}]", c, "id", int), str(c.get("name", "")))
+        for i, c in enumerate(data["categories"])
+    )
+    return data, categories
+
+
 # --------------------------------------------------------------------------- manifests
 def options_schema(folder: str, train_note: str, data_dir_note: str | None = None) -> dict[str, Any]:
     """The options every file-based task takes: ``data_dir``, ``max_train_examples``, ``max_eval_examples``."""
@@ -118,6 +163,47 @@ def options_schema(folder: str, train_note: str, data_dir_note: str | None = Non
 def defaults_of(schema: Mapping[str, Any]) -> dict[str, Any]:
     """The options' defaults."""
     return {key: prop["default"] for key, prop in schema["properties"].items()}
+
+
+def release_manifest(
+    *,
+    name: str,
+    summary: str,
+    description: str,
+    num_labels: int,
+    random_baseline: float,
+    source: str,
+    license: str,
+    citation: str,
+    how_to_get: str,
+    layout: str,
+    options: Mapping[str, Any],
+    head_type: str = "classification",
+    metric: str | None = None,
+) -> dict[str, Any]:
+    """A task's manifest (:func:`vision_manifest`) from its parts.
+
+    ``how_to_get`` is the phrase the task's error messages end in ("download ..."); the manifest's
+    ``data.how_to_get`` is that phrase as a sentence (capitalised, with a full stop).
+    """
+    fields: dict[str, Any] = {
+        "name": name,
+        "summary": summary,
+        "description": description,
+        "head": {"type": head_type, "num_labels": num_labels},
+    }
+    if metric is not None:
+        fields["metric"] = metric
+    fields["random_baseline"] = random_baseline
+    fields["data"] = {
+        "source": source,
+        "license": license,
+        "citation": citation,
+        "how_to_get": how_to_get[0].upper() + how_to_get[1:] + ".",
+        "layout": layout,
+    }
+    fields["options"] = options
+    return vision_manifest(**fields)
 
 
 def vision_manifest(**fields: Any) -> dict[str, Any]:
@@ -222,6 +308,15 @@ def path_maker(root: Path, rel: Sequence[str], targets: Sequence[Any], multi_lab
     return make
 
 
+def array_maker(images: Sequence[Any], targets: Sequence[int], id_prefix: str) -> Callable[[int], Example]:
+    """``make(j)`` for an in-memory split: image ``images[j]`` (an array), id ``<id_prefix>-<j>``."""
+
+    def make(j: int) -> Example:
+        return Example(images=(images[j],), target=targets[j], id=f"{id_prefix}-{j}")
+
+    return make
+
+
 class ExampleList(Sequence[Example]):
     """A split as a lazy sequence: ``Official`` items at ``indices``, each Example made when indexed.
 
@@ -268,13 +363,18 @@ class ExampleList(Sequence[Example]):
 class VisionTask(Task):
     """Base of the six tasks: splits carved from the official ones, read lazily, cached per task.
 
-    Subclasses set :attr:`NAME`, :attr:`DEFAULT_OPTIONS`, :attr:`VAL_PER_CLASS` and implement
-    :meth:`read_official` (``"train"`` or ``"test"`` -> :class:`Official`), :meth:`required_paths`
-    and :meth:`data_files` (what the fingerprint hashes).
+    Subclasses set :attr:`NAME`, :attr:`DEFAULT_OPTIONS`, :attr:`VAL_PER_CLASS`,
+    :attr:`REQUIRED_FILES` and :attr:`FINGERPRINT_FILES` (or override :meth:`required_paths` and
+    :meth:`data_files`, what the fingerprint hashes) and implement :meth:`read_official`
+    (``"train"`` or ``"test"`` -> :class:`Official`).
     """
 
     NAME = ""
     DEFAULT_OPTIONS: Mapping[str, Any] = {}
+    #: The release's files and folders, relative to :meth:`data_root` (:meth:`required_paths`).
+    REQUIRED_FILES: Sequence[str] = ()
+    #: Those whose sizes and mtimes make the fingerprint (``None``: all of :attr:`REQUIRED_FILES`).
+    FINGERPRINT_FILES: Sequence[str] | None = None
     #: Images per class held out of the official train for val (CLiMB: 50).
     VAL_PER_CLASS = 50
     MULTI_LABEL = False
@@ -294,9 +394,17 @@ class VisionTask(Task):
         """
         return data_dir(self.options.get("data_dir"), self.NAME).absolute()
 
+    def required_paths(self) -> Sequence[Path]:
+        """:attr:`REQUIRED_FILES` under :meth:`data_root`."""
+        root = self.data_root()
+        return [root / rel for rel in self.REQUIRED_FILES]
+
     def data_files(self) -> Sequence[Path]:
         """The files whose sizes and mtimes make the fingerprint (the annotation files)."""
-        return list(self.required_paths())
+        if self.FINGERPRINT_FILES is None:
+            return list(self.required_paths())
+        root = self.data_root()
+        return [root / rel for rel in self.FINGERPRINT_FILES]
 
     # ------------------------------------------------------------------ the Task contract
     def examples(self, split: str) -> ExampleList:
@@ -361,3 +469,40 @@ def _stratum(target: Any) -> Any:
     if isinstance(target, tuple):
         return target[0] if target else -1
     return int(target)
+
+
+class CategoryFileTask(VisionTask):
+    """A task whose classes are the categories of its official train annotation file (COCO-style):
+    class index = position of the category id among the file's sorted ids.
+
+    Subclasses set :attr:`ANNOTATION_FILES` (what the fingerprint hashes); :meth:`read_official`
+    reads :meth:`annotation_file` and, for ``"train"``, calls :meth:`set_categories`.
+    """
+
+    #: The official splits' annotation files (``"train"``, ``"test"``), relative to :meth:`data_root`.
+    ANNOTATION_FILES: Mapping[str, str] = {}
+    _categories: list[tuple[int, str]]
+    _index: dict[int, int]
+
+    def data_files(self) -> Sequence[Path]:
+        root = self.data_root()
+        return [root / self.ANNOTATION_FILES[source] for source in ("train", "test")]
+
+    def annotation_file(self, source: str) -> Path:
+        """The annotation file of the official ``source``; for ``"test"`` the train file is read first
+        (the class index comes from its categories)."""
+        root = self.data_root()
+        if source == "test":
+            self.official("train")
+        return root / self.ANNOTATION_FILES[source]
+
+    @property
+    def class_names(self) -> list[str]:
+        """The category names in class-index order (sorted category ids of the train file)."""
+        self.official("train")
+        return [name for _, name in self._categories]
+
+    def set_categories(self, categories: list[tuple[int, str]]) -> None:
+        """Keep the train file's ``[(id, name)]`` (sorted by id) and the class index of each id."""
+        self._categories = categories
+        self._index = {cid: i for i, (cid, _) in enumerate(categories)}

@@ -21,21 +21,20 @@ has about 2.9 labels per annotated image, d = 2.9 / 80, giving 6.76 (see :func:`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from climb_vision_tasks._common import (
+    CategoryFileTask,
     Official,
     VisionDataError,
-    VisionTask,
-    clip,
     defaults_of,
-    missing,
     options_schema,
     path_maker,
-    read_json,
-    vision_manifest,
+    read_coco_style,
+    record_field,
+    release_manifest,
+    require_dir,
 )
 
 NAME = "coco-cls"
@@ -69,7 +68,7 @@ HOW_TO_GET = (
 OPTIONS_SCHEMA = options_schema(NAME, "annotated train2014 images minus the val hold-out (about 78,100)")
 DEFAULT_OPTIONS = defaults_of(OPTIONS_SCHEMA)
 
-MANIFEST: dict[str, Any] = vision_manifest(
+MANIFEST: dict[str, Any] = release_manifest(
     name=NAME,
     summary="COCO 2014 multi-label classification: which of the 80 object categories an image shows (CLiMB's).",
     description=(
@@ -83,17 +82,16 @@ MANIFEST: dict[str, Any] = vision_manifest(
         "baseline 6.76 = micro-F1 of guessing each label with probability 1/2: d / (d + 0.5) with label density "
         "d = 2.9 / 80."
     ),
-    head={"type": "multi-label", "num_labels": NUM_CLASSES},
+    head_type="multi-label",
+    num_labels=NUM_CLASSES,
     metric="micro-f1",
     random_baseline=coin_flip_micro_f1(),
-    data={
-        "source": "Microsoft COCO 2014 (Lin et al. 2014), https://cocodataset.org/: 82,783 train and 40,504 val images, "
-        "80 object categories; the multi-label targets are derived from the instance annotations.",
-        "license": "Annotations: CC BY 4.0; images: their Flickr licences (see the COCO terms of use).",
-        "citation": "Lin, T.-Y., Maire, M., Belongie, S., et al. (2014). Microsoft COCO: Common Objects in Context. ECCV 2014.",
-        "how_to_get": HOW_TO_GET[0].upper() + HOW_TO_GET[1:] + ".",
-        "layout": LAYOUT,
-    },
+    source="Microsoft COCO 2014 (Lin et al. 2014), https://cocodataset.org/: 82,783 train and 40,504 val images, "
+    "80 object categories; the multi-label targets are derived from the instance annotations.",
+    license="Annotations: CC BY 4.0; images: their Flickr licences (see the COCO terms of use).",
+    citation="Lin, T.-Y., Maire, M., Belongie, S., et al. (2014). Microsoft COCO: Common Objects in Context. ECCV 2014.",
+    how_to_get=HOW_TO_GET,
+    layout=LAYOUT,
     options=OPTIONS_SCHEMA,
 )
 
@@ -103,26 +101,13 @@ class CocoDataError(VisionDataError):
 
 
 def _get(path: Path, where: str, record: Any, field: str, kind: type | tuple[type, ...]) -> Any:
-    if not isinstance(record, dict) or field not in record:
-        raise CocoDataError(f"COCO file {path}, {where}: the field {field!r} is missing.")
-    value = record[field]
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise CocoDataError(f"COCO file {path}, {where}, field {field!r}: {clip(repr(value))} is not valid.")
-    return value
+    return record_field(CocoDataError, "COCO", path, where, record, field, kind)
 
 
 def read_instances(path: Path) -> tuple[list[tuple[int, str]], list[str], list[tuple[int, ...]], int]:
     """An ``instances_*2014.json`` -> ``(categories [(id, name)] sorted by id, file names, category-id
     tuples (sorted, distinct) per annotated image in file order, images skipped for having no annotation)``."""
-    data = read_json(path, CocoDataError, NAME, LAYOUT, HOW_TO_GET)
-    if not isinstance(data, dict):
-        raise CocoDataError(f"COCO file {path} holds a JSON {type(data).__name__}, not an object.")
-    for key in ("images", "annotations", "categories"):
-        if not isinstance(data.get(key), list):
-            raise CocoDataError(f"COCO file {path}: the list {key!r} is missing.")
-    categories = sorted(
-        (_get(path, f"categories[{i}]", c, "id", int), str(c.get("name", ""))) for i, c in enumerate(data["categories"])
-    )
+    data, categories = read_coco_style(path, CocoDataError, "COCO", NAME, LAYOUT, HOW_TO_GET)
     known = {cid for cid, _ in categories}
     present: dict[Any, set[int]] = {}
     for i, a in enumerate(data["annotations"]):
@@ -151,26 +136,15 @@ def read_instances(path: Path) -> tuple[list[tuple[int, str]], list[str], list[t
     return categories, names, labels, skipped
 
 
-class CocoClsTask(VisionTask):
-    """COCO multi-label: targets are sorted lists of indices into :attr:`class_names`."""
+class CocoClsTask(CategoryFileTask):
+    """COCO multi-label: targets are sorted lists of indices into :attr:`class_names` (the 80 category
+    names in label order: sorted category ids)."""
 
     NAME = NAME
     DEFAULT_OPTIONS = DEFAULT_OPTIONS
     MULTI_LABEL = True
-
-    def required_paths(self) -> Sequence[Path]:
-        root = self.data_root()
-        return [root / FILES["train"], root / FILES["test"], root / IMAGES["train"], root / IMAGES["test"]]
-
-    def data_files(self) -> Sequence[Path]:
-        root = self.data_root()
-        return [root / FILES["train"], root / FILES["test"]]
-
-    @property
-    def class_names(self) -> list[str]:
-        """The 80 category names in label order (sorted category ids)."""
-        self.official("train")
-        return [name for _, name in self._categories]
+    ANNOTATION_FILES = FILES
+    REQUIRED_FILES = (FILES["train"], FILES["test"], IMAGES["train"], IMAGES["test"])
 
     @property
     def category_ids(self) -> list[int]:
@@ -183,22 +157,17 @@ class CocoClsTask(VisionTask):
 
     def read_official(self, source: str) -> Official:
         root = self.data_root()
-        if source == "test":
-            self.official("train")  # the label index comes from the train file's categories
-        path = root / FILES[source]
+        path = self.annotation_file(source)
         categories, names, category_sets, skipped = read_instances(path)
         if source == "train":
             if len(categories) != NUM_CLASSES:
                 raise CocoDataError(
                     f"COCO file {path} lists {len(categories)} categories, not the {NUM_CLASSES} of COCO 2014 instances."
                 )
-            self._categories = categories
-            self._index = {cid: i for i, (cid, _) in enumerate(categories)}
+            self.set_categories(categories)
         elif [cid for cid, _ in categories] != [cid for cid, _ in self._categories]:
             raise CocoDataError(f"COCO file {path} lists other categories than {root / FILES['train']}.")
         self.__dict__.setdefault("skipped_unannotated", {})[source] = skipped
         targets = [tuple(self._index[c] for c in cats) for cats in category_sets]
-        images = root / IMAGES[source]
-        if not images.is_dir():
-            raise missing(NAME, images, LAYOUT, HOW_TO_GET)
+        images = require_dir(root / IMAGES[source], NAME, LAYOUT, HOW_TO_GET)
         return Official(targets, path_maker(images, names, targets, multi_label=True))

@@ -15,15 +15,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from climb_harness.api import Example
 from climb_vision_tasks._common import (
     DISTRIBUTION,
     MissingDataFile,
     Official,
     VisionTask,
+    array_maker,
     defaults_of,
     options_schema,
-    vision_manifest,
+    release_manifest,
 )
 
 NAME = "digits"
@@ -34,7 +34,7 @@ _schema = options_schema(NAME, "1,079")
 OPTIONS_SCHEMA: dict[str, Any] = {**_schema, "properties": {k: v for k, v in _schema["properties"].items() if k != "data_dir"}}
 DEFAULT_OPTIONS = defaults_of(OPTIONS_SCHEMA)
 
-MANIFEST: dict[str, Any] = vision_manifest(
+MANIFEST: dict[str, Any] = release_manifest(
     name=NAME,
     summary="scikit-learn's handwritten digits: classify 1,797 real 8x8 greyscale images into 0..9.",
     description=(
@@ -44,17 +44,15 @@ MANIFEST: dict[str, Any] = vision_manifest(
         "a seeded random.Random per class, giving 1,079 / 359 / 359 examples; the three are disjoint and together "
         "are the 1,797 images. Not one of CLiMB's tasks: a tiny real vision task that ships with scikit-learn."
     ),
-    head={"type": "classification", "num_labels": 10},
+    num_labels=10,
     random_baseline=10.0,
-    data={
-        "source": "scikit-learn's sklearn.datasets.load_digits(): the test part of the UCI 'Optical Recognition of "
-        "Handwritten Digits' data set (Alpaydin & Kaynak 1998), 1,797 images of 8x8, 10 classes.",
-        "license": "CC BY 4.0 (UCI Machine Learning Repository); bundled with scikit-learn (BSD-3-Clause).",
-        "citation": "Alpaydin, E., & Kaynak, C. (1998). Optical Recognition of Handwritten Digits. UCI Machine Learning "
-        "Repository. https://doi.org/10.24432/C50P49",
-        "how_to_get": "Nothing to download: install scikit-learn (`pip install scikit-learn`), which bundles the data.",
-        "layout": "none: the data ships inside scikit-learn (sklearn/datasets/data/digits.csv.gz)",
-    },
+    source="scikit-learn's sklearn.datasets.load_digits(): the test part of the UCI 'Optical Recognition of "
+    "Handwritten Digits' data set (Alpaydin & Kaynak 1998), 1,797 images of 8x8, 10 classes.",
+    license="CC BY 4.0 (UCI Machine Learning Repository); bundled with scikit-learn (BSD-3-Clause).",
+    citation="Alpaydin, E., & Kaynak, C. (1998). Optical Recognition of Handwritten Digits. UCI Machine Learning "
+    "Repository. https://doi.org/10.24432/C50P49",
+    how_to_get="nothing to download: install scikit-learn (`pip install scikit-learn`), which bundles the data",
+    layout="none: the data ships inside scikit-learn (sklearn/datasets/data/digits.csv.gz)",
     options=OPTIONS_SCHEMA,
 )
 
@@ -119,11 +117,7 @@ class DigitsTask(VisionTask):
 
     def read_official(self, source: str) -> Official:
         images, labels = load_images()
-
-        def make(j: int) -> Example:
-            return Example(images=(images[j],), target=labels[j], id=f"digit-{j}")
-
-        return Official(labels, make)
+        return Official(labels, array_maker(images, labels, "digit"))
 
     def split_indices(self, split: str) -> tuple[Official, Sequence[int]]:
         official = self.official("all")

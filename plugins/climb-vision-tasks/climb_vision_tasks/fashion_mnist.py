@@ -22,16 +22,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from climb_harness.api import DATA_ROOT_ENV, Example
+from climb_harness.api import DATA_ROOT_ENV
 from climb_vision_tasks._common import (
     MissingDataFile,
     Official,
     VisionDataError,
     VisionTask,
+    array_maker,
     clip,
     defaults_of,
     options_schema,
-    vision_manifest,
+    release_manifest,
 )
 
 NAME = "fashion-mnist"
@@ -66,7 +67,7 @@ OPTIONS_SCHEMA = options_schema(
 )
 DEFAULT_OPTIONS = defaults_of(OPTIONS_SCHEMA)
 
-MANIFEST: dict[str, Any] = vision_manifest(
+MANIFEST: dict[str, Any] = release_manifest(
     name=NAME,
     summary="Fashion-MNIST: classify 28x28 greyscale Zalando article images into 10 classes.",
     description=(
@@ -77,17 +78,15 @@ MANIFEST: dict[str, Any] = vision_manifest(
         "disjoint and together are the official train. Not one of CLiMB's tasks: a small real vision task that "
         f"installs offline (Debian's {DEBIAN_PACKAGE})."
     ),
-    head={"type": "classification", "num_labels": len(CLASS_NAMES)},
+    num_labels=len(CLASS_NAMES),
     random_baseline=10.0,
-    data={
-        "source": "Fashion-MNIST (Xiao, Rasul & Vollgraf 2017), https://github.com/zalandoresearch/fashion-mnist: 60,000 "
-        f"train and 10,000 test images of 10 classes; packaged in Debian as {DEBIAN_PACKAGE}.",
-        "license": "MIT (Zalando SE).",
-        "citation": "Xiao, H., Rasul, K., & Vollgraf, R. (2017). Fashion-MNIST: a Novel Image Dataset for Benchmarking "
-        "Machine Learning Algorithms. arXiv:1708.07747.",
-        "how_to_get": HOW_TO_GET[0].upper() + HOW_TO_GET[1:] + ".",
-        "layout": LAYOUT,
-    },
+    source="Fashion-MNIST (Xiao, Rasul & Vollgraf 2017), https://github.com/zalandoresearch/fashion-mnist: 60,000 "
+    f"train and 10,000 test images of 10 classes; packaged in Debian as {DEBIAN_PACKAGE}.",
+    license="MIT (Zalando SE).",
+    citation="Xiao, H., Rasul, K., & Vollgraf, R. (2017). Fashion-MNIST: a Novel Image Dataset for Benchmarking "
+    "Machine Learning Algorithms. arXiv:1708.07747.",
+    how_to_get=HOW_TO_GET,
+    layout=LAYOUT,
     options=OPTIONS_SCHEMA,
 )
 
@@ -188,9 +187,4 @@ class FashionMnistTask(VisionTask):
         if len(labels) and int(labels.max()) >= len(CLASS_NAMES):
             raise FashionMnistDataError(f"Fashion-MNIST file {labels_file} holds label {int(labels.max())}, not in 0..9.")
         targets = labels.tolist()
-        prefix = "train" if source == "train" else "t10k"
-
-        def make(j: int) -> Example:
-            return Example(images=(images[j],), target=targets[j], id=f"{prefix}-{j}")
-
-        return Official(targets, make)
+        return Official(targets, array_maker(images, targets, "train" if source == "train" else "t10k"))

@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import os
 from array import array
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,7 @@ from climb_vision_tasks._common import (
     missing,
     options_schema,
     path_maker,
-    vision_manifest,
+    release_manifest,
 )
 
 NAME = "imagenet"
@@ -56,7 +55,7 @@ HOW_TO_GET = (
 OPTIONS_SCHEMA = options_schema(NAME, "1,231,167 (1,281,167 minus 50 per class held out for val)")
 DEFAULT_OPTIONS = defaults_of(OPTIONS_SCHEMA)
 
-MANIFEST: dict[str, Any] = vision_manifest(
+MANIFEST: dict[str, Any] = release_manifest(
     name=NAME,
     summary="ImageNet (ILSVRC2012) image classification into 1000 classes (CLiMB's vision task).",
     description=(
@@ -67,17 +66,15 @@ MANIFEST: dict[str, Any] = vision_manifest(
         "(a class with fewer than 100 images gives half); train = the rest of the official train (1,231,167 "
         "images). Train and val are disjoint and together are the official train."
     ),
-    head={"type": "classification", "num_labels": NUM_CLASSES},
+    num_labels=NUM_CLASSES,
     random_baseline=0.1,
-    data={
-        "source": "ILSVRC2012 classification (Russakovsky et al. 2015), https://image-net.org/challenges/LSVRC/2012/: "
-        "1,281,167 train and 50,000 validation images, 1000 classes.",
-        "license": "ImageNet terms of access: non-commercial research and educational use only.",
-        "citation": "Russakovsky, O., Deng, J., Su, H., et al. (2015). ImageNet Large Scale Visual Recognition "
-        "Challenge. IJCV 115(3), 211-252.",
-        "how_to_get": HOW_TO_GET[0].upper() + HOW_TO_GET[1:] + ".",
-        "layout": LAYOUT,
-    },
+    source="ILSVRC2012 classification (Russakovsky et al. 2015), https://image-net.org/challenges/LSVRC/2012/: "
+    "1,281,167 train and 50,000 validation images, 1000 classes.",
+    license="ImageNet terms of access: non-commercial research and educational use only.",
+    citation="Russakovsky, O., Deng, J., Su, H., et al. (2015). ImageNet Large Scale Visual Recognition "
+    "Challenge. IJCV 115(3), 211-252.",
+    how_to_get=HOW_TO_GET,
+    layout=LAYOUT,
     options=OPTIONS_SCHEMA,
 )
 
@@ -161,14 +158,8 @@ class ImageNetTask(VisionTask):
 
     NAME = NAME
     DEFAULT_OPTIONS = DEFAULT_OPTIONS
-
-    def required_paths(self) -> Sequence[Path]:
-        root = self.data_root()
-        return [root / "train", root / "val", root / "LOC_val_solution.csv"]
-
-    def data_files(self) -> Sequence[Path]:
-        root = self.data_root()
-        return [root / "LOC_val_solution.csv", root / "LOC_synset_mapping.txt", root / "train", root / "val"]
+    REQUIRED_FILES = ("train", "val", "LOC_val_solution.csv")
+    FINGERPRINT_FILES = ("LOC_val_solution.csv", "LOC_synset_mapping.txt", "train", "val")
 
     @property
     def wnids(self) -> list[str]:

@@ -13,21 +13,20 @@ release's ids are already 0..1009). Every image must have exactly one annotation
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from climb_vision_tasks._common import (
+    CategoryFileTask,
     Official,
     VisionDataError,
-    VisionTask,
-    clip,
     defaults_of,
-    missing,
     options_schema,
     path_maker,
-    read_json,
-    vision_manifest,
+    read_coco_style,
+    record_field,
+    release_manifest,
+    require_dir,
 )
 
 NAME = "inaturalist2019"
@@ -49,7 +48,7 @@ HOW_TO_GET = (
 OPTIONS_SCHEMA = options_schema(NAME, "of the 265,213 official train images minus the val hold-out")
 DEFAULT_OPTIONS = defaults_of(OPTIONS_SCHEMA)
 
-MANIFEST: dict[str, Any] = vision_manifest(
+MANIFEST: dict[str, Any] = release_manifest(
     name=NAME,
     summary="iNaturalist 2019 species classification into 1010 classes (CLiMB's vision task).",
     description=(
@@ -59,18 +58,16 @@ MANIFEST: dict[str, Any] = vision_manifest(
         "random.Random per class; a class with fewer than 100 training images gives half of them (rounded down); "
         "train = the rest. Train and val are disjoint and together are the official train."
     ),
-    head={"type": "classification", "num_labels": NUM_CLASSES},
+    num_labels=NUM_CLASSES,
     random_baseline=round(100 / NUM_CLASSES, 4),
-    data={
-        "source": "iNaturalist 2019 (FGVC6 at CVPR 2019), https://github.com/visipedia/inat_comp/tree/master/2019: "
-        "265,213 train and 3,030 validation images of 1010 species.",
-        "license": "Images: their photographers' Creative Commons licences as listed in the release; annotations: "
-        "the competition's terms (research use).",
-        "citation": "Van Horn, G., Mac Aodha, O., Song, Y., et al. (2018). The iNaturalist Species Classification and "
-        "Detection Dataset. CVPR 2018.",
-        "how_to_get": HOW_TO_GET[0].upper() + HOW_TO_GET[1:] + ".",
-        "layout": LAYOUT,
-    },
+    source="iNaturalist 2019 (FGVC6 at CVPR 2019), https://github.com/visipedia/inat_comp/tree/master/2019: "
+    "265,213 train and 3,030 validation images of 1010 species.",
+    license="Images: their photographers' Creative Commons licences as listed in the release; annotations: "
+    "the competition's terms (research use).",
+    citation="Van Horn, G., Mac Aodha, O., Song, Y., et al. (2018). The iNaturalist Species Classification and "
+    "Detection Dataset. CVPR 2018.",
+    how_to_get=HOW_TO_GET,
+    layout=LAYOUT,
     options=OPTIONS_SCHEMA,
 )
 
@@ -80,26 +77,12 @@ class INaturalistDataError(VisionDataError):
 
 
 def _field(path: Path, where: str, record: Any, field: str, kind: type | tuple[type, ...]) -> Any:
-    if not isinstance(record, dict) or field not in record:
-        raise INaturalistDataError(f"iNaturalist 2019 file {path}, {where}: the field {field!r} is missing.")
-    value = record[field]
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise INaturalistDataError(f"iNaturalist 2019 file {path}, {where}, field {field!r}: {clip(repr(value))} is not valid.")
-    return value
+    return record_field(INaturalistDataError, "iNaturalist 2019", path, where, record, field, kind)
 
 
 def read_split(path: Path) -> tuple[list[tuple[int, str]], list[str], list[int]]:
     """One annotation file -> ``(categories [(id, name)] sorted by id, file names, category ids)``."""
-    data = read_json(path, INaturalistDataError, NAME, LAYOUT, HOW_TO_GET)
-    if not isinstance(data, dict):
-        raise INaturalistDataError(f"iNaturalist 2019 file {path} holds a JSON {type(data).__name__}, not an object.")
-    for key in ("images", "annotations", "categories"):
-        if not isinstance(data.get(key), list):
-            raise INaturalistDataError(f"iNaturalist 2019 file {path}: the list {key!r} is missing.")
-    categories = sorted(
-        (_field(path, f"categories[{i}]", c, "id", int), str(c.get("name", "")))
-        for i, c in enumerate(data["categories"])
-    )
+    data, categories = read_coco_style(path, INaturalistDataError, "iNaturalist 2019", NAME, LAYOUT, HOW_TO_GET)
     label_of: dict[int, int] = {}
     for i, a in enumerate(data["annotations"]):
         image_id = _field(path, f"annotations[{i}]", a, "image_id", (int, str))
@@ -126,37 +109,22 @@ def read_split(path: Path) -> tuple[list[tuple[int, str]], list[str], list[int]]
     return categories, names, labels
 
 
-class INaturalist2019Task(VisionTask):
+class INaturalist2019Task(CategoryFileTask):
     """iNaturalist 2019: targets index :attr:`class_names` (train2019.json's sorted category ids)."""
 
     NAME = NAME
     DEFAULT_OPTIONS = DEFAULT_OPTIONS
-
-    def required_paths(self) -> Sequence[Path]:
-        root = self.data_root()
-        return [root / FILES["train"], root / FILES["test"], root / IMAGES]
-
-    def data_files(self) -> Sequence[Path]:
-        root = self.data_root()
-        return [root / FILES["train"], root / FILES["test"]]
-
-    @property
-    def class_names(self) -> list[str]:
-        """Category names in class-index order (read from train2019.json)."""
-        self.official("train")
-        return [name for _, name in self._categories]
+    ANNOTATION_FILES = FILES
+    REQUIRED_FILES = (FILES["train"], FILES["test"], IMAGES)
 
     def read_official(self, source: str) -> Official:
         root = self.data_root()
-        if source == "test":
-            self.official("train")  # the class index comes from train2019.json
-        path = root / FILES[source]
+        path = self.annotation_file(source)
         categories, names, labels = read_split(path)
         if source == "train":
-            self._categories = categories
             if len(categories) > NUM_CLASSES:
                 raise INaturalistDataError(f"iNaturalist 2019 file {path} lists {len(categories)} categories, more than {NUM_CLASSES}.")
-            self._index = {cid: i for i, (cid, _) in enumerate(categories)}
+            self.set_categories(categories)
         targets = array("i")
         for i, category in enumerate(labels):
             if category not in self._index:
@@ -165,6 +133,5 @@ class INaturalist2019Task(VisionTask):
                     f"which {FILES['train']} does not list."
                 )
             targets.append(self._index[category])
-        if not (root / IMAGES).is_dir():
-            raise missing(NAME, root / IMAGES, LAYOUT, HOW_TO_GET)
+        require_dir(root / IMAGES, NAME, LAYOUT, HOW_TO_GET)
         return Official(targets, path_maker(root, names, targets))

@@ -14,7 +14,6 @@ The label is the list file's integer (the official index, = the line of categori
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +23,11 @@ from climb_vision_tasks._common import (
     VisionTask,
     clip,
     defaults_of,
-    missing,
     options_schema,
     path_maker,
     read_lines,
-    vision_manifest,
+    release_manifest,
+    require_dir,
 )
 
 NAME = "places365"
@@ -50,7 +49,7 @@ HOW_TO_GET = (
 OPTIONS_SCHEMA = options_schema(NAME, "1,785,210 (1,803,460 minus 50 per class held out for val)")
 DEFAULT_OPTIONS = defaults_of(OPTIONS_SCHEMA)
 
-MANIFEST: dict[str, Any] = vision_manifest(
+MANIFEST: dict[str, Any] = release_manifest(
     name=NAME,
     summary="Places365-Standard scene classification into 365 classes (CLiMB's vision task).",
     description=(
@@ -60,17 +59,15 @@ MANIFEST: dict[str, Any] = vision_manifest(
         "(CLiMB's), chosen by a seeded random.Random per class (a class with fewer than 100 gives half); train = "
         "the rest (1,785,210 images, data_256/). Train and val are disjoint and together are the official train."
     ),
-    head={"type": "classification", "num_labels": NUM_CLASSES},
+    num_labels=NUM_CLASSES,
     random_baseline=round(100 / NUM_CLASSES, 4),
-    data={
-        "source": "Places365-Standard (Zhou et al. 2017), http://places2.csail.mit.edu/: 1,803,460 train and 36,500 "
-        "validation images of 365 scene categories (256x256 version).",
-        "license": "Places terms of use: non-commercial research and educational use only.",
-        "citation": "Zhou, B., Lapedriza, A., Khosla, A., Oliva, A., & Torralba, A. (2017). Places: A 10 Million Image "
-        "Database for Scene Recognition. IEEE TPAMI 40(6), 1452-1464.",
-        "how_to_get": HOW_TO_GET[0].upper() + HOW_TO_GET[1:] + ".",
-        "layout": LAYOUT,
-    },
+    source="Places365-Standard (Zhou et al. 2017), http://places2.csail.mit.edu/: 1,803,460 train and 36,500 "
+    "validation images of 365 scene categories (256x256 version).",
+    license="Places terms of use: non-commercial research and educational use only.",
+    citation="Zhou, B., Lapedriza, A., Khosla, A., Oliva, A., & Torralba, A. (2017). Places: A 10 Million Image "
+    "Database for Scene Recognition. IEEE TPAMI 40(6), 1452-1464.",
+    how_to_get=HOW_TO_GET,
+    layout=LAYOUT,
     options=OPTIONS_SCHEMA,
 )
 
@@ -126,14 +123,8 @@ class Places365Task(VisionTask):
 
     NAME = NAME
     DEFAULT_OPTIONS = DEFAULT_OPTIONS
-
-    def required_paths(self) -> Sequence[Path]:
-        root = self.data_root()
-        return [root / CATEGORIES, root / LISTS["train"], root / LISTS["test"], root / IMAGES["train"], root / IMAGES["test"]]
-
-    def data_files(self) -> Sequence[Path]:
-        root = self.data_root()
-        return [root / CATEGORIES, root / LISTS["train"], root / LISTS["test"]]
+    REQUIRED_FILES = (CATEGORIES, LISTS["train"], LISTS["test"], IMAGES["train"], IMAGES["test"])
+    FINGERPRINT_FILES = (CATEGORIES, LISTS["train"], LISTS["test"])
 
     @property
     def class_names(self) -> list[str]:
@@ -145,7 +136,5 @@ class Places365Task(VisionTask):
     def read_official(self, source: str) -> Official:
         root = self.data_root()
         rel, labels = read_list(root / LISTS[source], len(self.class_names))
-        images = root / IMAGES[source]
-        if not images.is_dir():
-            raise missing(NAME, images, LAYOUT, HOW_TO_GET)
+        images = require_dir(root / IMAGES[source], NAME, LAYOUT, HOW_TO_GET)
         return Official(labels, path_maker(images, rel, labels))
