@@ -65,6 +65,7 @@ __all__ = [
     "files_fingerprint",
     "stratified_sample",
     "Algorithm",
+    "Logger",
     "Component",
     "ComponentKind",
     "ContinualModelProtocol",
@@ -77,6 +78,7 @@ __all__ = [
     "TaskInfo",
     "TrainingContext",
     "algorithm",
+    "logger",
     "encoder",
     "hookimpl",
     "load_image",
@@ -88,7 +90,8 @@ __all__ = [
 #: runs on a 1.3 harness, not the other way round); write ``"api_version": API_VERSION``.
 #: 1.1 added ``Task.required_paths``, ``data_dir``, ``cache_dir``, ``stratified_sample``,
 #: ``DataError`` and the manifest fields ``provides``, ``requires``, ``test_options`` and ``data.layout``.
-#: 1.2 added ``UnreadableImageError`` (raised by ``load_image``) and the manifest field ``defaults.low_shot``.
+#: 1.2 added ``UnreadableImageError`` (raised by ``load_image``), the manifest field ``defaults.low_shot``,
+#: and loggers (``logger``, ``Logger``, the ``climb_loggers`` hook).
 API_VERSION = "1.2"
 
 #: Marker for hook implementations in plugin modules: ``@hookimpl def climb_tasks(): ...``.
@@ -111,7 +114,7 @@ ImageLike = Union[str, "Image.Image", Any]
 # --------------------------------------------------------------------------- components
 @dataclasses.dataclass(frozen=True)
 class Component:
-    """A task, encoder or algorithm offered by a plugin.
+    """A task, encoder, algorithm or logger offered by a plugin.
 
     Build it with :func:`task`, :func:`encoder` or :func:`algorithm` rather than directly: they fill
     in the manifest's ``kind``.
@@ -210,6 +213,58 @@ def algorithm(manifest: Mapping[str, Any], factory: str | Callable[..., Any]) ->
         'algorithm'
     """
     return Component("algorithm", {"kind": "algorithm", **manifest}, factory)
+
+
+def logger(manifest: Mapping[str, Any], factory: str | Callable[..., Any]) -> Component:
+    """Declare a logger component (``kind`` is filled in).
+
+    Args:
+        manifest: The logger manifest (``schemas/logger.schema.json``): ``name``, ``api_version``,
+            ``summary``, ``options`` and optionally ``requires_packages`` and ``install``.
+        factory: ``"module:attribute"`` naming a callable that takes the options dict and returns
+            a :class:`Logger`, or that callable.
+
+    Returns:
+        The component, to return in a list from a ``climb_loggers`` hook.
+
+    Example:
+        >>> logger({"name": "my-logger"}, "climb_my_logger:MyLogger").kind
+        'logger'
+    """
+    return Component("logger", {"kind": "logger", **manifest}, factory)
+
+
+class Logger:
+    """Base class of loggers: one object per run of an experiment whose config enables it.
+
+    The runner calls the methods below with deep read-only copies of what it has (``run`` holds
+    ``output_dir``, ``algorithm``, ``seed``, ``tasks`` and ``config``); a logger writes under
+    ``run["output_dir"]`` or wherever its options say. It cannot change the run: an exception it
+    raises is reported once as a warning naming it, and the run goes on. Every method is optional.
+    """
+
+    manifest: Mapping[str, Any] = {}
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        self.options: dict[str, Any] = dict(options or {})
+
+    def run_start(self, run: Mapping[str, Any]) -> None:
+        """A run (or a resumed run) begins."""
+
+    def task_start(self, run: Mapping[str, Any], task_index: int, task: str) -> None:
+        """Training on ``task`` begins."""
+
+    def epoch_end(self, run: Mapping[str, Any], task_index: int, task: str, epoch: int, logs: Mapping[str, float]) -> None:
+        """An epoch ended: ``logs`` as the ``climb_epoch_end`` hook receives it."""
+
+    def task_end(self, run: Mapping[str, Any], task_index: int, task: str, scores: Mapping[str, float]) -> None:
+        """Learning ``task`` ended; ``scores`` is the accuracy-matrix row."""
+
+    def run_end(self, run: Mapping[str, Any], results: Mapping[str, Any]) -> None:
+        """The run finished; ``results`` is what results.json holds."""
+
+    def close(self) -> None:
+        """The run is over (finished, failed or interrupted): flush and close files."""
 
 
 # --------------------------------------------------------------------------- tasks

@@ -21,7 +21,7 @@ from climb_harness.errors import ClimbError, UsageError, shorten
 #: The longest error message printed: a value echoed from a 1 MB file must not flood the terminal.
 MAX_MESSAGE = 2_000
 
-KIND_CHOICES = {"tasks": "task", "encoders": "encoder", "algorithms": "algorithm"}
+KIND_CHOICES = {"tasks": "task", "encoders": "encoder", "algorithms": "algorithm", "loggers": "logger"}
 
 plugin_option = click.option(
     "--plugin",
@@ -275,9 +275,13 @@ def transfer_cmd(run_dirs: tuple[str, ...], tasks: str, task_options: tuple[str,
 @main.command("report")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--matrices/--no-matrices", default=False, help="Also print each run's accuracy matrix.")
+@click.option("--output", type=click.Path(file_okay=False), default=None,
+              help="Also write a report folder: report.md, report.html (self-contained) and figures/*.png.")
+@click.option("--format", "formats", default="md,html", show_default=True, help="With --output: md, html or both (comma-separated).")
 @handles_errors
-def report_cmd(paths: tuple[str, ...], matrices: bool) -> None:
-    """Summarise results.json files (Phase I) and transfer.json files (Phase II), or folders holding them, as Markdown tables."""
+def report_cmd(paths: tuple[str, ...], matrices: bool, output: str | None, formats: str) -> None:
+    """Summarise results.json files (Phase I) and transfer.json files (Phase II), or folders holding them: a
+    leaderboard and tables on the terminal, and with --output a Markdown and HTML report with figures."""
     from pathlib import Path
 
     from climb_harness.report import aggregate_table, format_matrix, transfer_table
@@ -301,10 +305,30 @@ def report_cmd(paths: tuple[str, ...], matrices: bool) -> None:
         for result in results:
             click.echo(f"{result['algorithm']} (seed {result['seed']})")
             click.echo(format_matrix(result["tasks"], result["accuracy_matrix"], result.get("initial_scores")) + "\n")
+    transfer_results = [read_transfer(path) for path in transfers]
     if results:
+        from climb_harness.leaderboard import leaderboard, leaderboard_markdown
+
+        click.echo(leaderboard_markdown(leaderboard(results)) + "\n")
         click.echo(aggregate_table(results))
-    for path in transfers:
-        click.echo(("\n" if results else "") + f"{path}:\n" + transfer_table(read_transfer(path)))
+    for path, transfer in zip(transfers, transfer_results):
+        click.echo(("\n" if results else "") + f"{path}:\n" + transfer_table(transfer))
+    if output:
+        _write_report_folder(results, transfer_results, Path(output), _csv(formats))
+
+
+def _write_report_folder(results: list[Any], transfers: list[Any], output: Any, formats: list[str]) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise UsageError("climb report --output draws its figures with matplotlib, which is not installed: "
+                         "pip install climb-harness[report] (or pip install matplotlib), then rerun.")
+    from climb_harness.html_report import write_report
+
+    written = write_report(results, transfers, output, formats)
+    figures = sum(1 for key in written if key.startswith("figures/"))
+    pages = ", ".join(str(written[f]) for f in formats if f in written)
+    click.echo(f"\nreport: {pages} ({figures} figure(s) in {output / 'figures'})", err=False)
 
 
 def _declares_transfer(path: Any) -> bool:

@@ -419,6 +419,7 @@ def load_config(
         "algorithms": [normalise_component(a) for a in config["algorithms"]],
         "seeds": list(config.get("seeds", [0])),
         "plugins": list(config.get("plugins", [])),
+        "loggers": [normalise_component(item) for item in config.get("loggers", [])],
         "protocol": resolve_protocol(config, source),
         "training": {**_as_json(dataclasses.asdict(TrainingOptions())), **config.get("training", {})},
         "references": {"direct": True, "cache_dir": None, **config.get("references", {})},

@@ -15,13 +15,13 @@ the runs already finished keep their results.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from climb_harness.api import Algorithm
 from climb_harness.config import run_label
-from climb_harness.errors import RunError
+from climb_harness.errors import ConfigError, RunError
 from climb_harness.references import cache_dir, code_hash, direct_key, direct_reference, requirement_versions
 from climb_harness.registry import Registry
 from climb_harness.results import (
@@ -61,6 +61,25 @@ class Experiment:
         for i, algorithm in enumerate(self.config["algorithms"]):
             self.registry.resolve_options("algorithm", algorithm["name"], algorithm["options"], f"algorithms[{i}].options")
             self.registry.check_capabilities(algorithm["name"], self.config["encoder"]["name"], f"algorithms[{i}]")
+        for i, logger in enumerate(self.config.get("loggers", [])):
+            self.registry.resolve_options("logger", logger["name"], logger["options"], f"loggers[{i}].options")
+            self._check_packages(logger["name"], f"loggers[{i}]")
+
+    def _check_packages(self, name: str, where: str) -> None:
+        """A logger whose optional packages are missing is refused before anything runs, with the install command."""
+        import importlib.util
+
+        manifest = self.registry.get("logger", name).manifest
+        missing = [p for p in manifest.get("requires_packages", []) if importlib.util.find_spec(p) is None]
+        if missing:
+            install = manifest.get("install") or f"pip install {' '.join(missing)}"
+            raise ConfigError(f"The logger {name!r} at {where} needs {', '.join(missing)}, which is not installed. "
+                              f"Install it ({install}) or remove it from loggers.")
+
+    def build_loggers(self) -> list[Any]:
+        """One fresh object per enabled logger (a run's loggers are its own)."""
+        return [self.registry.build("logger", item["name"], item["options"], f"loggers[{i}]")
+                for i, item in enumerate(self.config.get("loggers", []))]
 
     def _training(self) -> Any:
         from climb_harness.runner import TrainingOptions
@@ -130,7 +149,7 @@ class Experiment:
         return refs
 
     def _runner(self, tasks: list[Any], algorithm: Any, seed: int, out: Path, config: dict[str, Any], refs: dict[str, Any],
-                label: str | None = None, sources: Mapping[str, str] | None = None) -> Any:
+                label: str | None = None, sources: Mapping[str, str] | None = None, loggers: Sequence[Any] = ()) -> Any:
         from climb_harness.runner import Runner, RunSpec
 
         if not refs:
@@ -141,7 +160,7 @@ class Experiment:
             output_dir=out, config=config, references=refs, plugins=self.registry.provenance(), hooks=self.registry.pm.hook,
             selection_split=self.config["protocol"]["selection_split"], report_split=self.config["protocol"]["report_split"],
             confidence={"level": self.config["protocol"]["confidence_level"], "resamples": self.config["protocol"]["bootstrap_resamples"]},
-            label=label, echo=self.echo, sources=dict(sources or {}),
+            label=label, echo=self.echo, sources=dict(sources or {}), loggers=list(loggers),
         )
         return Runner(spec)
 
@@ -172,7 +191,7 @@ class Experiment:
                 self.echo(f"{run_label(algorithm)} seed {seed}: running {' -> '.join(t.name for t in tasks)} into {out}")
                 write_json(out / "config.json", config)
                 sources = self.sources(tasks, algorithm)
-                runner = self._runner(tasks, algo, seed, out, config, refs, run_label(algorithm), sources)
+                runner = self._runner(tasks, algo, seed, out, config, refs, run_label(algorithm), sources, self.build_loggers())
                 results = runner.run(resume=resume)
                 all_results.append(results)
                 self.write_summary(all_results)

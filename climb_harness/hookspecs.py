@@ -40,6 +40,11 @@ def climb_algorithms() -> list[Component]:
     """Return the continual-learning algorithms this plugin offers (``climb_harness.api.algorithm(...)``)."""
 
 
+@hookspec
+def climb_loggers() -> list[Component]:
+    """Return the loggers this plugin offers (``climb_harness.api.logger(...)``); a config enables them (``loggers:``)."""
+
+
 # --------------------------------------------------------------------------- run lifecycle
 @hookspec
 def climb_run_start(run: dict[str, Any]) -> None:

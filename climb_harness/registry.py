@@ -25,8 +25,9 @@ from climb_harness.errors import MissingDataError, PluginError, RunError, Unknow
 from climb_harness.schemas import Violation, check_options_schema, json_problems, options_with_defaults, validate
 
 ENTRY_POINT_GROUP = "climb.plugins"
-KINDS = ("task", "encoder", "algorithm")
-_HOOK_OF_KIND = {"task": "climb_tasks", "encoder": "climb_encoders", "algorithm": "climb_algorithms"}
+KINDS = ("task", "encoder", "algorithm", "logger")
+_HOOK_OF_KIND = {"task": "climb_tasks", "encoder": "climb_encoders", "algorithm": "climb_algorithms",
+                 "logger": "climb_loggers"}
 
 
 @dataclasses.dataclass

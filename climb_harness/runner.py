@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import dataclasses
 import inspect
 import math
@@ -205,17 +206,22 @@ class Observers:
     """Calls the lifecycle hooks so that no observer can stop or change a run (see the module docstring)."""
 
     def __init__(self, hooks: Any, echo: Callable[[str], None],
-                 plugins: Sequence[Mapping[str, Any]] = ()) -> None:
+                 plugins: Sequence[Mapping[str, Any]] = (), loggers: Sequence[Any] = ()) -> None:
         self.hooks = hooks
+        self.loggers = list(loggers)
         self.echo = echo
         self.failures: dict[tuple[str, str], int] = {}
         self._sources = {str(p.get("plugin")): f"{p.get('distribution')} {p.get('version')}" for p in plugins}
 
     def emit(self, hook: str, **kwargs: Any) -> None:
         caller = getattr(self.hooks, hook, None) if self.hooks is not None else None
-        if caller is None:
+        if caller is None and not self.loggers:
             return
         views = {key: read_only(value) for key, value in kwargs.items()}
+        for logger in self.loggers:  # climb_epoch_end -> logger.epoch_end(...)
+            self._call_logger(hook, logger, hook.removeprefix("climb_"), views)
+        if caller is None:
+            return
         impls = getattr(caller, "get_hookimpls", None)
         if impls is None:  # the caller's own hooks object, not plugins: its exceptions are the caller's
             caller(**views)
@@ -232,6 +238,24 @@ class Observers:
             raise
         except BaseException as exc:  # noqa: BLE001 - an observer must not end a run, not even by SystemExit
             self._failed(hook, str(impl.plugin_name), exc)
+
+    def _call_logger(self, hook: str, logger: Any, method: str, views: Mapping[str, Any]) -> None:
+        function = getattr(logger, method, None)
+        if function is None:
+            return
+        name = f"logger {getattr(logger, 'manifest', {}).get('name', type(logger).__name__)}"
+        try:
+            accepted = inspect.signature(function).parameters
+            function(**{key: value for key, value in views.items() if key in accepted})
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a logger must not end a run
+            self._failed(hook, name, exc)
+
+    def close_loggers(self) -> None:
+        """``close()`` every logger (a failure is warned about, like any other)."""
+        for logger in self.loggers:
+            self._call_logger("close", logger, "close", {})
 
     def _failed(self, hook: str, plugin: str, exc: BaseException) -> None:
         key = (plugin, hook)
@@ -488,6 +512,8 @@ class RunSpec:
     #: ``split_identity(split)`` (else the task object) and the loading options. Collated tensors do not
     #: depend on the weights, so sharing them is exact.
     split_cache: dict[Any, SplitData] | None = None
+    #: Logger objects (climb_harness.api.Logger) the experiment enabled for this run.
+    loggers: Sequence[Any] = ()
 
 
 class Runner:
@@ -505,7 +531,7 @@ class Runner:
         self.infos = {t.name: t.info for t in spec.tasks}
         self.results_path = spec.output_dir / RESULTS_FILE
         self.echo = spec.echo or _stderr
-        self.observers = Observers(spec.hooks, self.echo, spec.plugins)
+        self.observers = Observers(spec.hooks, self.echo, spec.plugins, spec.loggers)
         self.clock = _Clock()  # the task being learned (the initial evaluation counts towards the first)
 
     # ------------------------------------------------------------------ plugin calls
@@ -774,6 +800,7 @@ class Runner:
             loader = getattr(self, "loader", None)
             if loader is not None:
                 loader.close()
+            self.observers.close_loggers()
             self.observers.report()
 
     def _run(self, resume: bool) -> dict[str, Any]:
@@ -962,6 +989,7 @@ class Runner:
             "status": "running",
             "tasks": self.task_order,
             "algorithm": spec.label or algorithm.name,
+            "algorithm_options": json.loads(json.dumps(plain(getattr(algorithm, "options", {}) or {}), default=str)),
             "seed": spec.seed,
             "protocol": {
                 "selection_split": spec.selection_split,

@@ -15,7 +15,7 @@ from referencing import Registry, Resource
 
 from climb_harness.errors import shorten
 
-SCHEMA_NAMES = ("task", "encoder", "algorithm", "options", "experiment", "results", "transfer")
+SCHEMA_NAMES = ("task", "encoder", "algorithm", "logger", "options", "experiment", "results", "transfer")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -42,6 +42,10 @@ BASE: dict[str, dict[str, Any]] = {
         "name": "ztest-fuzz", "api_version": API_VERSION, "summary": "s", "family": "baseline",
         "options": {"type": "object", "additionalProperties": False, "properties": {}},
     },
+    "logger": {
+        "name": "ztest-fuzz", "api_version": API_VERSION, "summary": "s", "requires_packages": ["json"],
+        "options": {"type": "object", "additionalProperties": False, "properties": {}},
+    },
 }
 KEYS = sorted({k for m in BASE.values() for k in m} | {"kind", "description", "paper", "splits", "defaults", "data", "max_text_length", "max_images_per_example", "$schema"})
 SCHEMA_KEYS = ["type", "default", "minimum", "maximum", "exclusiveMinimum", "enum", "const", "pattern", "items", "$ref",

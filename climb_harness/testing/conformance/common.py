@@ -146,4 +146,4 @@ def base_class(kind: str) -> type:
         from climb_harness._encoder import Encoder
 
         return Encoder
-    return {"task": api.Task, "algorithm": api.Algorithm}[kind]
+    return {"task": api.Task, "algorithm": api.Algorithm, "logger": api.Logger}[kind]

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from climb_harness.errors import UsageError
-from climb_harness.testing.conformance import algorithm, encoder, plugins, task
+from climb_harness.testing.conformance import algorithm, encoder, logger, plugins, task
 from climb_harness.testing.conformance._report import CheckResult
 from climb_harness.testing.conformance._subject import Subject
 from climb_harness.testing.conformance.common import find_entry
 
-_CHECKS_OF_KIND = {"task": task.checks, "encoder": encoder.checks, "algorithm": algorithm.checks}
+_CHECKS_OF_KIND = {"task": task.checks, "encoder": encoder.checks, "algorithm": algorithm.checks,
+                   "logger": logger.checks}
 
 
 def plugin_infos(registry: Any, selector: str) -> list[Any]:

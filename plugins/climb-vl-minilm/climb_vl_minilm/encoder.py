@@ -117,13 +117,9 @@ class VlMiniLmEncoder(Encoder):
 
     def forward(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """``(N, V, hidden_size)``: the fused layers over [text ; image tokens], pooled per view."""
-        n, v = batch["text_states"].shape[:2]
+        n, v, length = batch["text_states"].shape[:3]
+        text = batch["text_states"].flatten(0, 1)
         text_mask = batch["text_mask"].flatten(0, 1)
-        # A preloaded split is padded to its longest text; a batch sliced from it needs only its own
-        # longest: the padding columns are masked out, so dropping them changes nothing but the cost.
-        length = max(1, int(text_mask.sum(-1).max()))
-        text = batch["text_states"].flatten(0, 1)[:, :length]
-        text_mask = text_mask[:, :length]
         image = self.image_embeddings(
             batch["image_features"].flatten(0, 1), batch["image_index"].flatten(0, 1)
         )
