@@ -40,9 +40,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import dataclasses
 import inspect
+import json
 import math
 import random
 import resource
@@ -112,6 +112,7 @@ class TrainingOptions:
     num_workers: int = 2  # DataLoader workers collating splits that are not preloaded (0: the main process)
     prefetch_factor: int = 2  # batches each worker prepares ahead
     skip_unreadable_images: bool = False  # leave out (and count) examples whose image cannot be read
+    precision: str = "fp32"  # "bf16" / "fp16": autocast of the harness's forward passes (fp16 with a gradient scaler)
     device: str = "auto"
     progress: bool = True
 
@@ -637,7 +638,9 @@ class Runner:
             examples = 0
             for _, kept, cpu in self._loaded(role, plan):
                 batch = {k: v.to(self.device, non_blocking=True) for k, v in cpu.items()}
-                score.update(self.model(task, batch), batch["targets"])
+                with self._autocast():
+                    logits = self.model(task, batch)
+                score.update(logits.float(), batch["targets"])
                 examples += len(kept)
             self.model.train(was_training)
         self.clock.eval_seconds += time.perf_counter() - started
@@ -732,6 +735,7 @@ class Runner:
         scheduler = (linear_schedule(ctx.optimizer, epochs * steps_per_epoch, self.training.warmup_ratio, schedule)
                      if ctx.optimizer else None)
         selection = self._selection_tasks()
+        scaler = torch.amp.GradScaler(self.device.type) if self.training.precision == "fp16" and ctx.optimizer else None
         best_score, best_epoch, best_state = -math.inf, -1, None
         epoch_log = []
         for epoch in range(epochs):
@@ -748,13 +752,22 @@ class Runner:
             for batch_task, indices, cpu in steps_iter:
                 ctx.batch_indices = list(indices)
                 batch = {k: v.to(self.device, non_blocking=True) for k, v in cpu.items()}
-                loss = self._algorithm("training_loss", ctx, batch_task, batch)
+                with self._autocast():
+                    loss = self._algorithm("training_loss", ctx, batch_task, batch)
                 if ctx.optimizer is not None:
                     ctx.optimizer.zero_grad(set_to_none=True)
-                    self._backward(loss)
-                    self._algorithm("before_optimizer_step", ctx, batch_task, batch)
-                    ctx._clip()
-                    ctx.optimizer.step()
+                    if scaler is None:
+                        self._backward(loss)
+                        self._algorithm("before_optimizer_step", ctx, batch_task, batch)
+                        ctx._clip()
+                        ctx.optimizer.step()
+                    else:  # fp16: scaled backward, hooks and clipping see the unscaled gradients
+                        self._backward(scaler.scale(loss))
+                        scaler.unscale_(ctx.optimizer)
+                        self._algorithm("before_optimizer_step", ctx, batch_task, batch)
+                        ctx._clip()
+                        scaler.step(ctx.optimizer)  # skipped when a gradient is inf/nan
+                        scaler.update()
                     scheduler.step()  # type: ignore[union-attr]
                 self._algorithm("after_optimizer_step", ctx, batch_task, batch)
                 ctx.global_step += 1
@@ -782,6 +795,13 @@ class Runner:
             model.load_state_dict(best_state)
         self._algorithm("on_task_end", ctx)
         return {"best_epoch": best_epoch, "epochs": epoch_log}
+
+    def _autocast(self) -> Any:
+        """Mixed precision for the harness's forward passes (``training.precision``); fp32: nothing."""
+        precision = self.training.precision
+        if precision == "fp32":
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
 
     def _backward(self, loss: Any) -> None:
         """``loss.backward()``; a loss that is no differentiable scalar tensor is the algorithm's fault."""
