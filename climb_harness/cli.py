@@ -272,6 +272,40 @@ def transfer_cmd(run_dirs: tuple[str, ...], tasks: str, task_options: tuple[str,
     click.echo(f"\nresults: {out / TRANSFER_FILE}")
 
 
+@main.command("tune")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="Experiment config (default: the embedded easy-VQA benchmark).")
+@click.option("--algorithm", required=True, help="The config's algorithm (name or label) whose options are searched.")
+@click.option("--param", "params", multiple=True, required=True, metavar="NAME[=LOW:HIGH[:log]|=a,b,c]",
+              help="An option to search (repeatable); a bare NAME takes the range or choices its schema declares.")
+@click.option("--trials", type=click.IntRange(min=1), default=10, show_default=True, help="Finished trials wanted in the study.")
+@click.option("--tasks", "prefix", type=click.IntRange(min=1), default=2, show_default=True, help="Tune on the config's first N tasks.")
+@click.option("--seed", type=int, default=None, help="The trials' seed (default: the config's first).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config value (repeatable).")
+@click.option("--output", type=click.Path(file_okay=False), default=None, help="Study folder (default: runs/<name>-tune).")
+@click.option("--resume", is_flag=True, help="Continue the study in --output.")
+@plugin_option
+@handles_errors
+def tune_cmd(config_path: str | None, algorithm: str, params: tuple[str, ...], trials: int, prefix: int, seed: int | None,
+             overrides: tuple[str, ...], output: str | None, resume: bool, plugins: tuple[str, ...]) -> None:
+    """Search an algorithm's options with Optuna on the first tasks' selection split; write the best as a config."""
+    from pathlib import Path
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from climb_harness.config import load_config
+    from climb_harness.tune import OBJECTIVE, Tuner
+
+    config = load_config(config_path, overrides, None)
+    registry = load_registry(tuple(plugins) + tuple(config["plugins"]))
+    out = Path(output) if output else Path("runs") / f"{config['name']}-tune"
+    summary = Tuner(config, registry, algorithm, params, out, trials=trials, prefix=prefix, seed=seed,
+                    echo=lambda line: click.echo(line, err=True)).run(resume=resume)
+    click.echo(f"{len(summary['trials'])} trial(s); objective: {OBJECTIVE}")
+    for number, values, value in summary["trials"]:
+        click.echo(f"  trial {number}: {value:.2f}  {values}")
+    click.echo(f"best: trial {summary['best_trial']} ({summary['best_value']:.2f}) {summary['best_params']}")
+    click.echo(f"config: {summary['best_config']}  (climb run --config {summary['best_config']})")
+
+
 @main.command("report")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--matrices/--no-matrices", default=False, help="Also print each run's accuracy matrix.")
