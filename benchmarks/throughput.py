@@ -6,12 +6,16 @@ per-epoch ``train_seconds`` (training only, validation excluded) is summed; the 
 plain loop over ``model.loss``. Runs alternate (bare, harness, bare, ...) and the medians are
 compared. Prints the ratio harness/bare throughput (target >= 0.97) and writes JSON with --json.
 
-    python benchmarks/throughput.py [--repeats 5] [--epochs 2] [--json out.json]
+    python benchmarks/throughput.py [--repeats 5] [--epochs 2] [--encoder NAME] [--encoder-options JSON]
+                                    [--precision fp32|bf16|fp16] [--device auto] [--json out.json]
+
+Both sides use the same ``--precision`` (autocast, and a gradient scaler for fp16).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -31,8 +35,10 @@ from climb_harness.runner import Runner, RunSpec, TrainingOptions, build_optimiz
 
 def harness_seconds(registry: Registry, args: argparse.Namespace, out: Path) -> tuple[float, int]:
     task = registry.build("task", args.task, {"max_train_examples": args.examples, "max_eval_examples": 32})
-    training = TrainingOptions(epochs=args.epochs, lr=1e-4, batch_size=args.batch_size, progress=False, device=args.device)
-    spec = RunSpec(tasks=[task], encoder_factory=lambda: registry.build("encoder", args.encoder, {}), algorithm=Algorithm(),
+    training = TrainingOptions(epochs=args.epochs, lr=1e-4, batch_size=args.batch_size, progress=False, device=args.device,
+                               precision=args.precision)
+    spec = RunSpec(tasks=[task], encoder_factory=lambda: registry.build("encoder", args.encoder, args.encoder_options),
+                   algorithm=Algorithm(),
                    seed=0, training=training, output_dir=out, config={}, plugins=[],
                    references={"random": {task.name: 0.0}, "direct": {task.name: None}})
     results = Runner(spec).run()
@@ -45,7 +51,8 @@ def bare_seconds(registry: Registry, args: argparse.Namespace) -> tuple[float, i
     device = torch.device(args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu"))
     task = registry.build("task", args.task, {"max_train_examples": args.examples, "max_eval_examples": 32})
     seed_everything(0)
-    encoder = registry.build("encoder", args.encoder, {})
+    encoder = registry.build("encoder", args.encoder, args.encoder_options)
+    encoder.adapt_to_tasks([task.info])
     model = ContinualModel(encoder, {task.name: task.info}).to(device)
     examples = task.examples("train")
     from climb_harness.heads import targets_tensor
@@ -56,6 +63,12 @@ def bare_seconds(registry: Registry, args: argparse.Namespace) -> tuple[float, i
     optimizer = build_optimizer(model, 1e-4, options)
     steps_per_epoch = (len(examples) + args.batch_size - 1) // args.batch_size
     scheduler = linear_schedule(optimizer, args.epochs * steps_per_epoch, options.warmup_ratio)
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(args.precision)
+    scaler = torch.amp.GradScaler(device.type) if args.precision == "fp16" else None
+
+    def autocast():
+        return torch.autocast(device_type=device.type, dtype=dtype) if dtype else contextlib.nullcontext()
+
     total, steps = 0.0, 0
     for epoch in range(args.epochs):
         generator = torch.Generator().manual_seed(epoch)
@@ -67,10 +80,17 @@ def bare_seconds(registry: Registry, args: argparse.Namespace) -> tuple[float, i
             index = order[start : start + args.batch_size]
             batch = {k: v[index].to(device, non_blocking=True) for k, v in tensors.items()}
             batch["targets"] = targets[index].to(device, non_blocking=True)
-            loss = model.loss(task.name, batch)
+            with autocast():
+                loss = model.loss(task.name, batch)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            if scaler is None:
+                loss.backward()
+                optimizer.step()
+            else:
+                scaler.scale(loss).backward()
+                scaler.unscale_(optimizer)
+                scaler.step(optimizer)
+                scaler.update()
             scheduler.step()
             running += loss.detach()
             steps += 1
@@ -79,7 +99,7 @@ def bare_seconds(registry: Registry, args: argparse.Namespace) -> tuple[float, i
     return total, steps
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--task", default="easyvqa-color")
     parser.add_argument("--encoder", default="vl-minilm")
@@ -88,8 +108,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--encoder-options", type=json.loads, default={}, help="JSON options of the encoder")
+    parser.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32")
     parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     registry = Registry()
     bare, harness = [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -102,13 +124,15 @@ def main() -> None:
             assert bare_steps == harness_steps, (bare_steps, harness_steps)
             print(f"repeat {repeat}: bare {bare[-1]:.2f} steps/s, harness {harness[-1]:.2f} steps/s", flush=True)
     ratio = statistics.median(harness) / statistics.median(bare)
-    report = {"task": args.task, "encoder": args.encoder, "steps_per_run": bare_steps, "batch_size": args.batch_size,
+    report = {"task": args.task, "encoder": args.encoder, "encoder_options": args.encoder_options, "precision": args.precision,
+              "steps_per_run": bare_steps, "batch_size": args.batch_size,
               "device": str(args.device), "torch_threads": torch.get_num_threads(),
               "bare_steps_per_s": bare, "harness_steps_per_s": harness, "ratio_of_medians": ratio}
     print(json.dumps(report, indent=2))
     print(f"harness/bare throughput ratio: {ratio:.3f} (target >= 0.97)")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
+    return report
 
 
 if __name__ == "__main__":
