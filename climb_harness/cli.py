@@ -191,8 +191,17 @@ def show_cmd(name: str, as_json: bool, plugins: tuple[str, ...]) -> None:
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config value, e.g. --set training.epochs=2 (repeatable).")
 @click.option("--output", type=click.Path(file_okay=False), help="Output folder (default: the config's output, else runs/<name>).")
 @click.option("--resume", is_flag=True, help="Continue each unfinished run after its last completed task.")
+@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: the cells one after another in this process; ray: each (algorithm, seed) cell as a Ray task.")
+@click.option("--address", default=None, help="With --backend ray: the cluster to join (default: a local cluster of this machine's cores).")
+@click.option("--max-concurrent", type=click.IntRange(min=1), default=None, help="With --backend ray: cells running at once (default: all).")
+@click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True, help="With --backend ray: retries of a cell whose worker dies.")
+@click.option("--cpus-per-cell", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True, help="With --backend ray.")
+@click.option("--gpus-per-cell", type=click.FloatRange(min=0), default=0.0, show_default=True, help="With --backend ray.")
 @handles_errors
-def run_cmd(config_path: str | None, plugins: tuple[str, ...], overrides: tuple[str, ...], output: str | None, resume: bool) -> None:
+def run_cmd(config_path: str | None, plugins: tuple[str, ...], overrides: tuple[str, ...], output: str | None, resume: bool,
+            backend: str, address: str | None, max_concurrent: int | None, retries: int, cpus_per_cell: float,
+            gpus_per_cell: float) -> None:
     """Phase I: learn the tasks in order with each algorithm and seed; print the accuracy matrices and metrics."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the harness never downloads; plugins load local files
     from climb_harness.config import load_config
@@ -204,7 +213,19 @@ def run_cmd(config_path: str | None, plugins: tuple[str, ...], overrides: tuple[
     for plugin in registry.plugins:
         for problem in plugin.errors + plugin.warnings:
             click.echo(f"warning: {problem}", err=True)
-    results = Experiment(config, registry, echo=lambda line: click.echo(line, err=True)).run(resume=resume)
+    echo = lambda line: click.echo(line, err=True)  # noqa: E731
+    if backend == "ray":
+        from pathlib import Path
+
+        from climb_harness.ray_backend import run_on_ray
+
+        config["output"] = str(Path(config["output"]).resolve())  # workers may start elsewhere
+        paths = [str(Path(p).resolve()) if Path(p).exists() else p for p in tuple(plugins) + tuple(config["plugins"])]
+        results = run_on_ray(Experiment(config, registry, echo=echo), paths, resume=resume, address=address,
+                             max_concurrent=max_concurrent, retries=retries, cpus_per_cell=cpus_per_cell,
+                             gpus_per_cell=gpus_per_cell, echo=echo)
+    else:
+        results = Experiment(config, registry, echo=echo).run(resume=resume)
     for result in results:
         protocol = result.get("protocol") or {"report_split": result.get("eval_split", "val"), "selection_split": result.get("eval_split", "val")}
         click.echo(f"\n{result['algorithm']} (seed {result['seed']}): accuracy matrix on the {protocol['report_split']} split "

@@ -168,33 +168,49 @@ class Experiment:
     def run_dir(self, algorithm: Mapping[str, Any], seed: int) -> Path:
         return self.output / run_label(algorithm) / f"seed-{seed}"
 
-    def run(self, resume: bool = False) -> list[dict[str, Any]]:
+    def start(self, resume: bool) -> None:
+        """Create the output folder (and, with ``resume``, clear orphan temporary files); write experiment.json."""
         ensure_dir(self.output)
         if resume:
             self._remove_orphans()
         write_json(self.output / "experiment.json", self.config)
+
+    def cells(self) -> list[tuple[int, dict[str, Any], int]]:
+        """Every (algorithm index, algorithm, seed) of the grid, seed-major."""
+        return [(i, algorithm, seed) for seed in self.config["seeds"] for i, algorithm in enumerate(self.config["algorithms"])]
+
+    def finished(self, algorithm: Mapping[str, Any], seed: int) -> dict[str, Any] | None:
+        """The results of a cell already complete under this config, else None."""
+        return self._finished(self.run_dir(algorithm, seed), run_config(self.config, algorithm, seed))
+
+    def run_cell(self, index: int, algorithm: Mapping[str, Any], seed: int, tasks: list[Any], refs: dict[str, Any],
+                 resume: bool) -> dict[str, Any]:
+        """Run one (algorithm, seed) into its folder with the given tasks and references."""
+        out = self.run_dir(algorithm, seed)
+        config = run_config(self.config, algorithm, seed)
+        algo = self.registry.build("algorithm", algorithm["name"], algorithm["options"], f"algorithms[{index}]")
+        self.echo(f"{run_label(algorithm)} seed {seed}: running {' -> '.join(t.name for t in tasks)} into {out}")
+        write_json(out / "config.json", config)
+        sources = self.sources(tasks, algorithm)
+        runner = self._runner(tasks, algo, seed, out, config, refs, run_label(algorithm), sources, self.build_loggers())
+        return runner.run(resume=resume)
+
+    def run(self, resume: bool = False) -> list[dict[str, Any]]:
+        self.start(resume)
         all_results = []
-        for seed in self.config["seeds"]:
-            tasks = None
-            for i, algorithm in enumerate(self.config["algorithms"]):
-                out = self.run_dir(algorithm, seed)
-                config = run_config(self.config, algorithm, seed)
-                existing = self._finished(out, config)
-                if existing is not None:
-                    self.echo(f"{run_label(algorithm)} seed {seed}: already complete in {out}, skipped")
-                    all_results.append(existing)
-                    continue
-                if tasks is None:
-                    tasks = self.build_tasks()
-                    refs = self.references(tasks, seed)
-                algo = self.registry.build("algorithm", algorithm["name"], algorithm["options"], f"algorithms[{i}]")
-                self.echo(f"{run_label(algorithm)} seed {seed}: running {' -> '.join(t.name for t in tasks)} into {out}")
-                write_json(out / "config.json", config)
-                sources = self.sources(tasks, algorithm)
-                runner = self._runner(tasks, algo, seed, out, config, refs, run_label(algorithm), sources, self.build_loggers())
-                results = runner.run(resume=resume)
-                all_results.append(results)
-                self.write_summary(all_results)
+        prepared: dict[int, tuple[list[Any], dict[str, Any]]] = {}
+        for i, algorithm, seed in self.cells():
+            existing = self.finished(algorithm, seed)
+            if existing is not None:
+                self.echo(f"{run_label(algorithm)} seed {seed}: already complete in {self.run_dir(algorithm, seed)}, skipped")
+                all_results.append(existing)
+                continue
+            if seed not in prepared:
+                tasks = self.build_tasks()
+                prepared = {seed: (tasks, self.references(tasks, seed))}  # one seed's tasks at a time
+            tasks, refs = prepared[seed]
+            all_results.append(self.run_cell(i, algorithm, seed, tasks, refs, resume))
+            self.write_summary(all_results)
         return all_results
 
     def _remove_orphans(self) -> None:
