@@ -6,7 +6,10 @@ sides take the same pre-collated batches, AdamW and schedule (see ``benchmarks/t
 which does the measuring). ``--cpu``: the same comparison with a small ViLT (2 layers, width 128,
 64 px) so that it finishes on a laptop CPU; it checks the harness's overhead, not ViLT's speed.
 
-    python benchmarks/gpu_throughput.py [--cpu] [--precision bf16|fp16|fp32] [--repeats 3] [--json out.json]
+    python benchmarks/gpu_throughput.py [--cpu] [--precision bf16|fp16|fp32] [--compile] [--repeats 3] [--json out.json]
+
+``--compile`` compiles the encoder on both sides (``training.compile``); each repeat builds a new model,
+so the compile time is inside every repeat's first epoch on both sides alike.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ def main() -> None:
     parser.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default=None)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--examples", type=int, default=None)
+    parser.add_argument("--compile", action="store_true", help="torch.compile the encoder on both sides")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     options, device = (SMALL, "cpu") if args.cpu else (VILT_B32, "cuda")
@@ -39,6 +43,7 @@ def main() -> None:
     examples = args.examples or (256 if args.cpu else 2048)
     argv = ["--encoder", "vilt", "--encoder-options", json.dumps(options), "--device", device, "--precision", precision,
             "--examples", str(examples), "--repeats", str(args.repeats), "--epochs", "1", "--batch-size", "32"]
+    argv += ["--compile"] if args.compile else []
     report = throughput.main(argv + (["--json", str(args.json)] if args.json else []))
     batch = report["batch_size"]
     for side in ("bare", "harness"):

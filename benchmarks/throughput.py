@@ -1,12 +1,24 @@
 """Harness training throughput against a bare PyTorch loop doing the same steps.
 
-Same process, same model (the default vl-minilm on easy-VQA, or ``--encoder``), same pre-collated
-batches in the same order, same AdamW + linear schedule. The harness side is a real Runner whose
-per-epoch ``train_seconds`` (training only, validation excluded) is summed; the bare side is a
-plain loop over ``model.loss``. Runs alternate (bare, harness, bare, ...) and the medians are
-compared. Prints the ratio harness/bare throughput (target >= 0.97) and writes JSON with --json.
+Two workloads, both in one process with the two sides alternating (bare, harness, bare, ...):
 
-    python benchmarks/throughput.py [--repeats 5] [--epochs 2] [--encoder NAME] [--encoder-options JSON]
+``--workload vqa`` (default): the default vl-minilm (or ``--encoder``) on one easy-VQA task: same
+pre-collated batches in the same order, same AdamW + linear schedule. The harness side is a real
+Runner whose per-epoch ``train_seconds`` (training only, validation excluded) is summed; the bare
+side is a plain loop over ``model.loss``. Prints the ratio harness/bare throughput (target >= 0.97).
+
+``--workload split-digits``: the harness's overhead where it is most visible, on a model so small
+that a step costs well under a millisecond: an MLP (the testing kit's TinyEncoder over the 8x8
+image, ``--hidden-size`` 64, 2 residual layers) on scikit-learn's real digits split into 5 two-class
+tasks (0/1, 2/3, ..., 8/9; the vision plugin's 60/20/20 split), batch 32, sequential fine-tuning,
+20 epochs per task: 700 optimizer steps. The bare twin runs interleaved epoch by epoch (an observer
+of the harness run trains one bare epoch after each harness epoch), so both sides of each pair see
+the same CPU state; this machine's speed drifts by +-30% between seconds, which alternating whole
+runs cannot cancel. Reports the harness/bare *time* ratio of the training loops per run (target
+<= 1.05): median, range and quartiles over ``--repeats`` runs, and the whole harness run's seconds.
+
+    python benchmarks/throughput.py [--workload vqa|split-digits] [--repeats 5] [--epochs N]
+                                    [--encoder NAME] [--encoder-options JSON]
                                     [--precision fp32|bf16|fp16] [--device auto] [--json out.json]
 
 Both sides use the same ``--precision`` (autocast, and a gradient scaler for fp16).
@@ -27,7 +39,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
 
-from climb_harness.api import Algorithm  # noqa: E402
+from climb_harness.api import API_VERSION, Algorithm, Example, Task  # noqa: E402
 from climb_harness.heads import ContinualModel  # noqa: E402
 from climb_harness.registry import Registry  # noqa: E402
 from climb_harness.runner import Runner, RunSpec, TrainingOptions, build_optimizer, linear_schedule, seed_everything  # noqa: E402
@@ -36,7 +48,7 @@ from climb_harness.runner import Runner, RunSpec, TrainingOptions, build_optimiz
 def harness_seconds(registry: Registry, args: argparse.Namespace, out: Path) -> tuple[float, int]:
     task = registry.build("task", args.task, {"max_train_examples": args.examples, "max_eval_examples": 32})
     training = TrainingOptions(epochs=args.epochs, lr=1e-4, batch_size=args.batch_size, progress=False, device=args.device,
-                               precision=args.precision)
+                               precision=args.precision, compile=args.compile)
     spec = RunSpec(tasks=[task], encoder_factory=lambda: registry.build("encoder", args.encoder, args.encoder_options),
                    algorithm=Algorithm(),
                    seed=0, training=training, output_dir=out, config={}, plugins=[],
@@ -54,6 +66,8 @@ def bare_seconds(registry: Registry, args: argparse.Namespace) -> tuple[float, i
     encoder = registry.build("encoder", args.encoder, args.encoder_options)
     encoder.adapt_to_tasks([task.info])
     model = ContinualModel(encoder, {task.name: task.info}).to(device)
+    if args.compile:
+        model.encoder.compile()
     examples = task.examples("train")
     from climb_harness.heads import targets_tensor
 
@@ -99,19 +113,168 @@ def bare_seconds(registry: Registry, args: argparse.Namespace) -> tuple[float, i
     return total, steps
 
 
+# ---------------------------------------------------------------------------------------- split digits
+DIGIT_PAIRS = [(0, 1), (2, 3), (4, 5), (6, 7), (8, 9)]
+
+
+def split_digits_tasks() -> list[Task]:
+    """Five two-class tasks of scikit-learn's digits (labels 0/1 within each task)."""
+    from climb_vision_tasks.digits import load_images, split_per_class
+
+    images, labels = load_images()
+    parts = split_per_class(labels)
+    tasks = []
+    for low, high in DIGIT_PAIRS:
+        name = f"digits-{low}{high}"
+        task = _SplitDigits({})
+        task.manifest = {"name": name, "kind": "task", "api_version": API_VERSION, "summary": f"digits {low} vs {high}",
+                         "modality": "vision", "images_per_example": 1,
+                         "head": {"type": "classification", "num_labels": 2}, "metric": "accuracy",
+                         "random_baseline": 50.0, "defaults": {"epochs": 20, "lr": 1e-3, "batch_size": 32}}
+        task.data = {split: [Example(None, (images[i],), target=int(labels[i] == high), id=str(i))
+                             for i in indices if labels[i] in (low, high)] for split, indices in parts.items()}
+        tasks.append(task)
+    return tasks
+
+
+class _SplitDigits(Task):
+    data: dict[str, list[Example]]
+
+    def examples(self, split: str) -> list[Example]:
+        return self.data[split]
+
+
+class BareLoop:
+    """The loop a researcher would write: one multi-head model, per task a fresh AdamW + linear warm-up,
+    shuffled batches of pre-collated tensors, loss, backward, step; driven one epoch at a time."""
+
+    def __init__(self, args: argparse.Namespace, tasks: list[Task]) -> None:
+        from climb_harness.testing.components import TinyEncoder
+
+        self.args, self.tasks = args, tasks
+        self.device = torch.device(args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu"))
+        seed_everything(0)
+        self.encoder = TinyEncoder({"hidden_size": args.hidden_size})
+        self.model = ContinualModel(self.encoder, {t.name: t.info for t in tasks}).to(self.device)
+        self.current = -1
+        self.steps = 0
+
+    def _start_task(self, number: int) -> None:
+        from climb_harness.heads import targets_tensor
+
+        task, options = self.tasks[number], TrainingOptions()
+        examples = task.examples("train")
+        self.tensors = {k: v.to(self.device) for k, v in self.encoder.collate(examples, task.info).items()}
+        self.targets = targets_tensor(examples, task.info).to(self.device)
+        self.optimizer = build_optimizer(self.model, 1e-3, options)
+        steps_per_epoch = (len(examples) + 31) // 32
+        self.scheduler = linear_schedule(self.optimizer, self.args.epochs * steps_per_epoch, options.warmup_ratio)
+        self.current = number
+
+    def epoch(self, number: int, epoch: int) -> float:
+        """Train task ``number`` for one epoch; the seconds of its loop."""
+        if number != self.current:
+            self._start_task(number)
+        name, model, optimizer, scheduler = self.tasks[number].name, self.model, self.optimizer, self.scheduler
+        order = torch.randperm(len(self.targets), generator=torch.Generator().manual_seed(number * 1009 + epoch))
+        started = time.perf_counter()
+        model.train()
+        running = torch.zeros((), device=self.device)
+        for start in range(0, len(order), 32):
+            index = order[start : start + 32]
+            batch = {k: v[index] for k, v in self.tensors.items()}
+            batch["targets"] = self.targets[index]
+            loss = model.loss(name, batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            running += loss.detach()
+            self.steps += 1
+        float(running)
+        return time.perf_counter() - started
+
+
+class Interleaved:
+    """Observer of a harness run: after each harness epoch, one bare epoch of the same task (so both
+    sides of every pair run within milliseconds of each other, on the same CPU state)."""
+
+    def __init__(self, bare: BareLoop) -> None:
+        self.bare = bare
+        self.pairs: list[tuple[float, float]] = []  # (harness loop seconds, bare loop seconds)
+
+    def climb_epoch_end(self, task_index: int, epoch: int, logs: Any, **_: Any) -> None:
+        self.pairs.append((float(logs["train_seconds"]), self.bare.epoch(task_index, epoch)))
+
+
+def digits_run(args: argparse.Namespace, tasks: list[Task], out: Path) -> tuple[list[tuple[float, float]], float, int, int]:
+    """One harness run over the five tasks, a bare twin interleaved epoch by epoch: (pairs, seconds of
+    the whole harness run less the bare epochs, harness steps, bare steps)."""
+    from climb_harness.testing.components import TinyEncoder
+
+    training = TrainingOptions(epochs=args.epochs, lr=1e-3, batch_size=32, progress=False, device=args.device,
+                               precision=args.precision)
+    twin = Interleaved(BareLoop(args, tasks))
+    spec = RunSpec(tasks=tasks, encoder_factory=lambda: TinyEncoder({"hidden_size": args.hidden_size}),
+                   algorithm=Algorithm(), seed=0, training=training, output_dir=out, config={}, plugins=[],
+                   references={"random": {t.name: 50.0 for t in tasks}, "direct": {t.name: None for t in tasks}},
+                   save_checkpoints=False, hooks=twin)
+    started = time.perf_counter()
+    results = Runner(spec).run()
+    wall = time.perf_counter() - started - sum(b for _, b in twin.pairs)
+    steps = sum(int(e["steps"]) for task in results["training_log"] for e in task["epochs"])
+    return twin.pairs, wall, steps, twin.bare.steps
+
+
+def split_digits(args: argparse.Namespace) -> dict:
+    if args.precision != "fp32":
+        raise SystemExit("--workload split-digits measures the fp32 loop (the bare twin has no autocast)")
+    tasks = split_digits_tasks()
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        digits_run(args, tasks, Path(tmp) / "warm")  # warm-up
+        for repeat in range(args.repeats):
+            pairs, wall, harness_steps, bare_steps = digits_run(args, tasks, Path(tmp) / f"run{repeat}")
+            assert harness_steps == bare_steps, (harness_steps, bare_steps)
+            harness, bare = sum(h for h, _ in pairs), sum(b for _, b in pairs)
+            runs.append({"harness_loop_s": harness, "bare_loop_s": bare, "ratio": harness / bare, "harness_run_s": wall,
+                         "epoch_ratios_median": statistics.median(h / b for h, b in pairs)})
+            print(f"repeat {repeat}: bare {bare:.3f} s, harness loop {harness:.3f} s (x{harness / bare:.3f}), "
+                  f"whole harness run {wall:.3f} s", flush=True)
+    ratios = sorted(r["ratio"] for r in runs)
+    report = {"workload": "split-digits", "steps_per_run": harness_steps, "batch_size": 32, "epochs": args.epochs,
+              "hidden_size": args.hidden_size, "device": str(args.device), "torch_threads": torch.get_num_threads(),
+              "runs": runs, "median_ratio": statistics.median(ratios), "ratio_range": [ratios[0], ratios[-1]],
+              "ratio_quartiles": statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3}
+    print(json.dumps(report, indent=2))
+    print(f"harness/bare training-loop time over {harness_steps} steps: median x{report['median_ratio']:.3f} of "
+          f"{len(ratios)} interleaved runs (range x{ratios[0]:.3f}..x{ratios[-1]:.3f}; target <= 1.05)")
+    return report
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workload", choices=["vqa", "split-digits"], default="vqa")
+    parser.add_argument("--hidden-size", type=int, default=64, help="split-digits: the MLP's width")
     parser.add_argument("--task", default="easyvqa-color")
     parser.add_argument("--encoder", default="vl-minilm")
     parser.add_argument("--examples", type=int, default=800)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, help="per task (default: 2 for vqa, 20 for split-digits)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--encoder-options", type=json.loads, default={}, help="JSON options of the encoder")
     parser.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32")
+    parser.add_argument("--compile", action="store_true", help="vqa: torch.compile the encoder on both sides")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
+    if args.workload == "split-digits":
+        args.epochs = args.epochs or 20
+        report = split_digits(args)
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=2))
+        return report
+    args.epochs = args.epochs or 2
     registry = Registry()
     bare, harness = [], []
     with tempfile.TemporaryDirectory() as tmp:

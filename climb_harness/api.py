@@ -92,7 +92,8 @@ __all__ = [
 #: ``DataError`` and the manifest fields ``provides``, ``requires``, ``test_options`` and ``data.layout``.
 #: 1.2 added ``UnreadableImageError`` (raised by ``load_image``), the manifest field ``defaults.low_shot``,
 #: and loggers (``logger``, ``Logger``, the ``climb_loggers`` hook).
-API_VERSION = "1.2"
+#: 1.3 added the algorithm manifest field ``data_parallel`` and ``TrainingContext.rank`` / ``world_size``.
+API_VERSION = "1.3"
 
 #: Marker for hook implementations in plugin modules: ``@hookimpl def climb_tasks(): ...``.
 #: The hooks are listed in :mod:`climb_harness.hookspecs`. Any function of a plugin module whose
@@ -780,6 +781,12 @@ class TrainingContext(Protocol):
         initial_state: The whole model's state dict (``encoder.*``, ``heads.*``) taken before
             ``setup`` and any training, detached on CPU (modules an algorithm adds later are not in
             it).
+        rank: Under data parallelism (``accelerate launch``), this process's index (0: the main
+            process, the one that writes); 0 in one process.
+        world_size: The number of data-parallel processes (1 in one process). Every process runs
+            every hook; ``batch_indices`` is then this process's shard of the global batch. See
+            ``data_parallel`` in ``schemas/algorithm.schema.json`` for what an algorithm declaring
+            support must keep equal across processes.
     """
 
     model: ContinualModelProtocol
@@ -792,6 +799,8 @@ class TrainingContext(Protocol):
     global_step: int
     batch_indices: list[int]  # the training-split indices of the batch in flight (for memories)
     initial_state: Mapping[str, Any]  # the whole model's state dict (encoder.*, heads.*) before any training, on CPU
+    rank: int  # data parallelism: this process's index (0 in one process)
+    world_size: int  # data parallelism: the number of processes (1 in one process)
 
     @property
     def current_task(self) -> str:

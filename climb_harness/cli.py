@@ -71,6 +71,14 @@ def load_registry(plugins: tuple[str, ...]) -> Any:
     return Registry(plugins)
 
 
+def _training_process() -> None:
+    """What a process that trains gets: no downloads, and no torch._dynamo import unless something compiles."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the harness never downloads; plugins load local files
+    from climb_harness import _lazy_dynamo
+
+    _lazy_dynamo.install()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="climb")
 def main() -> None:
@@ -198,12 +206,32 @@ def show_cmd(name: str, as_json: bool, plugins: tuple[str, ...]) -> None:
 @click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True, help="With --backend ray: retries of a cell whose worker dies.")
 @click.option("--cpus-per-cell", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True, help="With --backend ray.")
 @click.option("--gpus-per-cell", type=click.FloatRange(min=0), default=0.0, show_default=True, help="With --backend ray.")
+@click.option("--launcher", type=click.Choice(["none", "accelerate"]), default="none", show_default=True,
+              help="accelerate: train each run data-parallel over --num-processes processes (`accelerate launch -m climb_harness run ...`).")
+@click.option("--num-processes", type=click.IntRange(min=1), default=None,
+              help="With --launcher accelerate: processes (default: the GPUs, else 2 CPU processes).")
 @handles_errors
 def run_cmd(config_path: str | None, plugins: tuple[str, ...], overrides: tuple[str, ...], output: str | None, resume: bool,
             backend: str, address: str | None, max_concurrent: int | None, retries: int, cpus_per_cell: float,
-            gpus_per_cell: float) -> None:
+            gpus_per_cell: float, launcher: str, num_processes: int | None) -> None:
     """Phase I: learn the tasks in order with each algorithm and seed; print the accuracy matrices and metrics."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the harness never downloads; plugins load local files
+    from climb_harness.parallel import is_main_process, launched_processes
+
+    if launcher == "accelerate" and launched_processes() == 1:
+        if backend == "ray":
+            raise UsageError("--launcher accelerate trains one run over several processes; --backend ray runs cells in parallel. "
+                             "Choose one of the two.")
+        args = [*(["--config", config_path] if config_path else []), *[a for p in plugins for a in ("--plugin", p)],
+                *[a for o in overrides for a in ("--set", o)], *(["--output", output] if output else []),
+                *(["--resume"] if resume else [])]
+        from climb_harness.config import load_config
+        from climb_harness.launch import check_data_parallel, launch_accelerate
+
+        config = load_config(config_path, overrides, output)  # bad input fails here, before any process starts
+        check_data_parallel(config, load_registry(tuple(plugins) + tuple(config["plugins"])))
+        raise SystemExit(launch_accelerate(args, num_processes))
+    _training_process()
     from climb_harness.config import load_config
     from climb_harness.experiment import Experiment
     from climb_harness.report import aggregate_table, format_matrix
@@ -212,8 +240,11 @@ def run_cmd(config_path: str | None, plugins: tuple[str, ...], overrides: tuple[
     registry = load_registry(tuple(plugins) + tuple(config["plugins"]))
     for plugin in registry.plugins:
         for problem in plugin.errors + plugin.warnings:
-            click.echo(f"warning: {problem}", err=True)
-    echo = lambda line: click.echo(line, err=True)  # noqa: E731
+            if is_main_process():
+                click.echo(f"warning: {problem}", err=True)
+    echo = (lambda line: click.echo(line, err=True)) if is_main_process() else (lambda line: None)  # noqa: E731
+    if backend == "ray" and launched_processes() > 1:
+        raise UsageError("--backend ray cannot run under a data-parallel launcher (accelerate launch); choose one of the two.")
     if backend == "ray":
         from pathlib import Path
 
@@ -226,6 +257,8 @@ def run_cmd(config_path: str | None, plugins: tuple[str, ...], overrides: tuple[
                              gpus_per_cell=gpus_per_cell, echo=echo)
     else:
         results = Experiment(config, registry, echo=echo).run(resume=resume)
+    if not is_main_process():  # data parallel: the main process prints
+        return
     for result in results:
         protocol = result.get("protocol") or {"report_split": result.get("eval_split", "val"), "selection_split": result.get("eval_split", "val")}
         click.echo(f"\n{result['algorithm']} (seed {result['seed']}): accuracy matrix on the {protocol['report_split']} split "
@@ -259,6 +292,8 @@ def transfer_cmd(run_dirs: tuple[str, ...], tasks: str, task_options: tuple[str,
                  output: str | None, resume: bool, plugins: tuple[str, ...]) -> None:
     """Phase II: fine-tune each upstream checkpoint low-shot on unseen tasks, against the pretrained encoder."""
     from pathlib import Path
+
+    _training_process()
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from climb_harness.report import transfer_table
@@ -310,6 +345,8 @@ def tune_cmd(config_path: str | None, algorithm: str, params: tuple[str, ...], t
              overrides: tuple[str, ...], output: str | None, resume: bool, plugins: tuple[str, ...]) -> None:
     """Search an algorithm's options with Optuna on the first tasks' selection split; write the best as a config."""
     from pathlib import Path
+
+    _training_process()
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from climb_harness.config import load_config

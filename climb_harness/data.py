@@ -54,6 +54,7 @@ class SplitData:
                              lambda: targets_tensor(examples, task), task_source)
         self.tensors: dict[str, torch.Tensor] | None = None
         self._rows: torch.Tensor | None = None  # preloaded: example index -> row of tensors (-1: skipped)
+        self._complete = False  # preloaded with nothing skipped: rows need no filtering
         self.estimated_mb: float | None = None
         if preload == "auto":
             preload = self._fits(memory_budget_mb)
@@ -64,6 +65,8 @@ class SplitData:
             self.tensors = tensors
             self._rows = torch.full((len(examples),), -1, dtype=torch.long)
             self._rows[torch.as_tensor(kept, dtype=torch.long)] = torch.arange(len(kept))
+            self._complete = len(kept) == len(examples)
+
 
     def _fits(self, budget_mb: float) -> bool:
         """Whether the whole split, collated, is estimated to take at most ``budget_mb``."""
@@ -113,17 +116,21 @@ class SplitData:
     def load(self, indices: Sequence[int] | torch.Tensor) -> Loaded:
         """The readable examples at ``indices`` as CPU tensors (targets under ``"targets"``), which ones those
         are, and the examples found unreadable on the way."""
-        wanted = [int(i) for i in torch.as_tensor(indices, dtype=torch.long).reshape(-1)]
-        if self.tensors is not None:
+        index = torch.as_tensor(indices, dtype=torch.long).reshape(-1)
+        if self.tensors is not None:  # the training loop's path: a few tensor ops, no per-example Python
             assert self._rows is not None
-            kept = [i for i in wanted if int(self._rows[i]) >= 0]
-            rows = self._rows[torch.as_tensor(kept, dtype=torch.long)]
+            rows = self._rows[index]
+            if not self._complete:
+                readable = rows >= 0
+                rows, index = rows[readable], index[readable]
+            kept = index.tolist()
             batch = {key: value[rows] for key, value in self.tensors.items()} if kept else None
             found: dict[int, str] = {}
         else:
-            batch, kept, found = self._collate_indices(wanted)
+            batch, kept, found = self._collate_indices(index.tolist())
+            index = torch.as_tensor(kept, dtype=torch.long)
         if batch is not None:
-            batch["targets"] = self.targets[torch.as_tensor(kept, dtype=torch.long)]
+            batch["targets"] = self.targets[index]
         return Loaded(batch, kept, found)
 
     def batch(self, indices: Sequence[int] | torch.Tensor) -> dict[str, torch.Tensor]:

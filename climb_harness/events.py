@@ -46,7 +46,9 @@ class EventLog:
         self.path = Path(folder) / EVENTS_FILE
         self.echo = echo
         self.started = time.perf_counter()
-        self.broken = False
+        from climb_harness.parallel import is_main_process
+
+        self.broken = not is_main_process()  # data parallel: only the main process logs
 
     def write(self, event: str, **fields: Any) -> None:
         if self.broken:

@@ -111,6 +111,10 @@ class ScoreAccumulator:
         columns = 3 if self.kind == "micro-f1" else 1
         return torch.cat(self._parts).numpy() if self._parts else np.zeros((0, columns))
 
+    def merge(self, parts: Sequence[np.ndarray]) -> None:
+        """Replace what was seen by ``parts`` concatenated (data parallel: every process's share, in order)."""
+        self._parts = [torch.from_numpy(np.asarray(part, dtype=np.float64)).reshape(len(part), -1) for part in parts if len(part)]
+
     def value(self) -> float:
         stats = self.statistics()
         return score_from_stats(self.kind, stats) if len(stats) else 0.0

@@ -41,6 +41,9 @@ def _ray() -> Any:
 def _cell(config: Mapping[str, Any], plugins: Sequence[str], index: int, seed: int, refs: Mapping[str, Any]) -> dict[str, Any]:
     """One cell, in a Ray worker: the same code path as the local backend, resuming what is there."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from climb_harness import _lazy_dynamo
+
+    _lazy_dynamo.install()
     from climb_harness.experiment import Experiment
     from climb_harness.registry import Registry
 

@@ -140,6 +140,10 @@ def atomic_write_bytes(path: Path, data: bytes, fix: str = WRITE_FIX, elsewhere:
 
     An OSError (ENOSPC, EACCES, EROFS, ...) becomes a RunError naming ``path``, the reason and
     ``fix``; the temporary file is removed and the previous ``path`` is left as it was."""
+    from climb_harness.parallel import is_main_process
+
+    if not is_main_process():  # data parallel: the main process writes, the others hold the same state
+        return
     ensure_dir(path.parent, "folder", fix, elsewhere)
     tmp: str | None = None
     try:

@@ -72,6 +72,7 @@ from climb_harness.checkpoints import (
 from climb_harness.data import BatchLoader, SplitData, load_split
 from climb_harness.errors import ClimbError, ConfigError, RunError
 from climb_harness.events import EventLog
+from climb_harness import parallel
 from climb_harness.heads import ContinualModel, ScoreAccumulator, statistic_kind
 from climb_harness.results import (
     RESULTS_FILE,
@@ -113,6 +114,7 @@ class TrainingOptions:
     prefetch_factor: int = 2  # batches each worker prepares ahead
     skip_unreadable_images: bool = False  # leave out (and count) examples whose image cannot be read
     precision: str = "fp32"  # "bf16" / "fp16": autocast of the harness's forward passes (fp16 with a gradient scaler)
+    compile: bool | str = False  # torch.compile the encoder in place: true / "default", "reduce-overhead", "max-autotune"
     device: str = "auto"
     progress: bool = True
 
@@ -387,6 +389,9 @@ class Context:
         self._train = train
         self._training = training
         self._batch_sizes = dict(batch_sizes)
+        self._dp = parallel.current()
+        #: Data parallelism: this process's index and the number of processes (0 and 1 without it).
+        self.rank, self.world_size = (self._dp.rank, self._dp.world) if self._dp else (0, 1)
 
     @property
     def current_task(self) -> str:
@@ -416,8 +421,14 @@ class Context:
         assert self.optimizer is not None, "optimizer_step() is only available while training a task"
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        self._sync_gradients(mean=True)  # every process computed this loss on the same examples
         self._clip()
         self.optimizer.step()
+
+    def _sync_gradients(self, mean: bool = False) -> None:
+        """Data parallel: sum (or average) the gradients over the processes; nothing in one process."""
+        if self._dp is not None and self.optimizer is not None:
+            self._dp.reduce_gradients((p for group in self.optimizer.param_groups for p in group["params"]), mean)
 
     def _clip(self) -> None:
         if self._training.max_grad_norm:
@@ -527,13 +538,34 @@ class Runner:
     def __init__(self, spec: RunSpec) -> None:
         self.spec = spec
         self.training = spec.training
-        self.device = resolve_device(self.training.device)
+        self.dp = parallel.current()  # data parallel over the processes `accelerate launch` started, else None
+        self.device = self.dp.device if self.dp and self.training.device == "auto" else resolve_device(self.training.device)
         self.task_order = [t.name for t in spec.tasks]
         self.infos = {t.name: t.info for t in spec.tasks}
         self.results_path = spec.output_dir / RESULTS_FILE
         self.echo = spec.echo or _stderr
-        self.observers = Observers(spec.hooks, self.echo, spec.plugins, spec.loggers)
+        quiet = self.dp is not None and not self.dp.is_main  # the main process prints, logs and tells observers
+        if quiet:
+            self.echo = lambda line: None
+        self.observers = Observers(None if quiet else spec.hooks, self.echo, spec.plugins, () if quiet else spec.loggers)
+        if self.dp is not None:
+            self._check_data_parallel()
         self.clock = _Clock()  # the task being learned (the initial evaluation counts towards the first)
+
+    def _check_data_parallel(self) -> None:
+        """Refuse an algorithm whose manifest does not declare ``data_parallel: true``."""
+        algorithm = self.spec.algorithm
+        manifest = getattr(algorithm, "manifest", None) or {}
+        if manifest and not manifest.get("data_parallel", False):
+            source = self.spec.sources.get("algorithm") or component_source(algorithm) or "its plugin"
+            raise RunError(
+                f"The algorithm {algorithm.name!r} ({source}) does not declare data-parallel support (data_parallel: "
+                f"true in its manifest), and this run has {self.dp.world} processes (accelerate launch). Its state "  # type: ignore[union-attr]
+                "(memories, gradients it edits, extra steps) may differ between processes. Run it in one process "
+                "(plain `climb run`), or, as its author, make it correct under data parallelism and declare it.")
+        if self.training.skip_unreadable_images:
+            raise RunError("training.skip_unreadable_images is not supported under data parallelism (a batch one process "
+                           "skips would leave the others waiting); run in one process, or fix the unreadable images.")
 
     # ------------------------------------------------------------------ plugin calls
     def _algorithm(self, hook: str, *args: Any) -> Any:
@@ -567,6 +599,9 @@ class Runner:
         model = self._encoder_call(encoder, "building the model (heads over its hidden_size)",
                                    lambda: ContinualModel(encoder, self.infos, spec.sources.get("encoder")))
         self.model = model.to(self.device)
+        if self.training.compile:  # in place (nn.Module.compile): parameter names and checkpoints are unchanged
+            mode = "default" if self.training.compile is True else str(self.training.compile)
+            self.model.encoder.compile(mode=mode)
         self.splits = {role: self._load_splits(split) for role, split in
                        (("train", "train"), ("selection", spec.selection_split), ("report", spec.report_split))}
         self.train_data = self.splits["train"]
@@ -634,7 +669,8 @@ class Runner:
             split = self.splits[role][task]
             score = ScoreAccumulator(self.infos[task])
             size = self.training.eval_batch_size
-            plan = [(task, list(range(start, min(start + size, len(split))))) for start in range(0, len(split), size)]
+            mine = self.dp.eval_shard(len(split)) if self.dp else range(len(split))
+            plan = [(task, list(mine[start : start + size])) for start in range(0, len(mine), size)]
             examples = 0
             for _, kept, cpu in self._loaded(role, plan):
                 batch = {k: v.to(self.device, non_blocking=True) for k, v in cpu.items()}
@@ -643,6 +679,8 @@ class Runner:
                 score.update(logits.float(), batch["targets"])
                 examples += len(kept)
             self.model.train(was_training)
+            if self.dp is not None:  # every process's contiguous share, in order: each example once
+                score.merge(self.dp.gather(score.statistics()))
         self.clock.eval_seconds += time.perf_counter() - started
         self.clock.eval_examples += examples
         return score
@@ -745,6 +783,10 @@ class Runner:
             if epoch:
                 batches = self._epoch_batches(task.name, epoch)
             total_loss, steps = torch.zeros((), device=self.device), 0  # summed on the device: no sync per step
+            weights: Iterator[float] | None = None
+            if self.dp is not None:  # this process's share of each global batch, its loss weighted by the share
+                shards = [(name, *self.dp.shard(indices)) for name, indices in batches]
+                batches, weights = [(name, mine) for name, mine, _ in shards], iter([w for _, _, w in shards])
             steps_iter = self._loaded("train", batches)
             if self.training.progress:  # no wrapper at all when progress bars are off
                 steps_iter = tqdm(steps_iter, total=len(batches), desc=f"{algorithm.name} {task.name} epoch {epoch + 1}/{epochs}",
@@ -754,15 +796,20 @@ class Runner:
                 batch = {k: v.to(self.device, non_blocking=True) for k, v in cpu.items()}
                 with self._autocast():
                     loss = self._algorithm("training_loss", ctx, batch_task, batch)
+                weight = 1.0 if weights is None else next(weights)
+                if weights is not None and isinstance(loss, torch.Tensor):
+                    loss = loss * weight  # summed over the processes: the whole batch's mean loss
                 if ctx.optimizer is not None:
                     ctx.optimizer.zero_grad(set_to_none=True)
                     if scaler is None:
                         self._backward(loss)
+                        ctx._sync_gradients()
                         self._algorithm("before_optimizer_step", ctx, batch_task, batch)
                         ctx._clip()
                         ctx.optimizer.step()
                     else:  # fp16: scaled backward, hooks and clipping see the unscaled gradients
                         self._backward(scaler.scale(loss))
+                        ctx._sync_gradients()
                         scaler.unscale_(ctx.optimizer)
                         self._algorithm("before_optimizer_step", ctx, batch_task, batch)
                         ctx._clip()
@@ -775,6 +822,8 @@ class Runner:
                 steps += 1
                 examples += len(indices)
             self._algorithm("on_epoch_end", ctx, epoch)
+            if self.dp is not None:  # the weighted shares sum to each batch's loss
+                total_loss = self.dp.sum_scalar(total_loss)
             train_loss = float(total_loss) / max(1, steps)  # the one device sync of the epoch
             train_seconds = time.perf_counter() - started
             self.clock.train_seconds += train_seconds
@@ -828,6 +877,8 @@ class Runner:
             self._remove_orphans()
         self._build()
         results = self._start_or_resume(resume)
+        if self.dp is not None:  # no process reads the run's files after the main one writes them again
+            self.dp.barrier()
         self.events = EventLog(self.spec.output_dir, self.echo)
         self.events.write("run_start", algorithm=self.run_info["algorithm"], seed=self.spec.seed, tasks=self.task_order,
                           resumed_after=len(results["accuracy_matrix"]) if resume else None)

@@ -57,3 +57,23 @@ def test_bf16_resumes_exactly(tmp_path):
         Runner(spec(tmp_path / "cut", stop_after=0)).run()
     resumed = Runner(dataclasses.replace(spec(tmp_path / "cut"), hooks=None)).run(resume=True)
     assert resumed["accuracy_matrix"] == full["accuracy_matrix"]
+
+
+@pytest.mark.slow
+def test_compiled_encoder_gives_the_eager_numbers_and_the_same_checkpoint_names(tmp_path):
+    """training.compile: the encoder compiled in place (inductor on CPU) trains to the eager run's numbers,
+    and its checkpoint holds the same tensor names (so resume and Phase II read it). About 40 s (compiling)."""
+    from safetensors.torch import load_file
+
+    results, names = [], []
+    for side, compile in (("eager", False), ("compiled", True)):
+        spec = run_spec(Algorithm(), tmp_path / side, epochs=2)
+        spec.training = dataclasses.replace(spec.training, compile=compile)
+        results.append(Runner(spec).run())
+        checkpoint = sorted((tmp_path / side / "checkpoints").glob("task-00-*.safetensors"))[-1]
+        names.append(sorted(load_file(str(checkpoint)).keys()))
+    eager, compiled = results
+    assert compiled["accuracy_matrix"] == eager["accuracy_matrix"]
+    assert [e["train_loss"] for t in compiled["training_log"] for e in t["epochs"]] == pytest.approx(
+        [e["train_loss"] for t in eager["training_log"] for e in t["epochs"]], rel=1e-5)
+    assert names[0] == names[1] and not any("_orig_mod" in n for n in names[1])

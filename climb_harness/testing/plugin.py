@@ -51,7 +51,7 @@ def climb_algorithms() -> list[Component]:
     return [
         algorithm(
             {"name": "finetune", "api_version": API_VERSION, "family": "baseline", "options": _NO_OPTIONS,
-             "summary": "Plain sequential fine-tuning (the Algorithm base class)."},
+             "summary": "Plain sequential fine-tuning (the Algorithm base class).", "data_parallel": True},
             "climb_harness.api:Algorithm",
         )
     ]

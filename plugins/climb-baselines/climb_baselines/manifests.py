@@ -30,6 +30,8 @@ def _manifest(name: str, family: str, paper: str, summary: str, description: str
         "family": family,
         "paper": paper,
         "options": options or _no_options(),
+        # Every baseline only freezes, resets or joins tasks' batches the same way in every process.
+        "data_parallel": True,
     }
 
 

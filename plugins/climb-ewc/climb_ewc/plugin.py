@@ -82,6 +82,9 @@ MANIFEST: dict[str, Any] = {
     "name": "ewc",
     "api_version": API_VERSION,
     "family": "regularization",
+    # Every process estimates the whole Fisher on the same examples (identical, no communication) and adds
+    # the same penalty, which the harness's loss weighting counts once.
+    "data_parallel": True,
     "summary": "Elastic weight consolidation: a diagonal-Fisher quadratic penalty keeps important encoder weights "
     "near their values after each past task (CLiMB's variant, per-example empirical Fisher).",
     "paper": "Kirkpatrick, J. et al. (2017). Overcoming catastrophic forgetting in neural networks. "

@@ -46,6 +46,10 @@ def _replay_batch_size(description: str) -> dict[str, Any]:
 
 MANIFESTS: dict[str, dict[str, Any]] = {
     "experience-replay": {
+        # Memories are drawn from the task's seeded stream, the same in every process, and the replay step
+        # (ctx.optimizer_step) computes the same loss everywhere. er-reservoir and er-ring fill their memories
+        # from each process's own batch shard, and A-GEM is not verified under data parallelism: not declared.
+        "data_parallel": True,
         "summary": "CLiMB's experience replay: a random 1% of each past task, and every 100 steps one extra step on a "
         "batch of one past task drawn uniformly.",
         "paper": CLIMB + " Experience replay after Rolnick et al. (2019) and " + TINY,

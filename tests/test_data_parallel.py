@@ -1,0 +1,129 @@
+"""Data-parallel training over 2 CPU processes (gloo, ``climb run --launcher accelerate``) against one
+process with the same global batch; algorithms that do not declare support are refused."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from climb_harness.parallel import DataParallel
+
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("accelerate") is None, reason="accelerate is not installed")
+
+#: 49 examples, batch 8: the last training batch has 1 example (one process trains on nothing, weight 0),
+#: and the 49 evaluation examples split 25 / 24.
+CONFIG = {
+    "name": "dp", "encoder": "tiny", "seeds": [0],
+    "tasks": [{"name": "synthetic-colour", "options": {"size": 49, "seed": 1}},
+              {"name": "synthetic-yesno", "options": {"size": 49, "seed": 2}}],
+    "training": {"epochs": 2, "progress": False, "batch_size": 8, "num_workers": 0},
+    "references": {"direct": False},
+}
+#: Stated tolerance: the two sides sum the same gradients in another order, so losses agree to 1e-5
+#: (relative) and the accuracy matrices exactly (allowing one example of 49, 2.05 points, for an
+#: arg-max that such a difference could flip).
+LOSS_RTOL, SCORE_ATOL = 1e-5, 100 / 49 + 1e-6
+
+
+def _climb(tmp_path: Path, config: dict, out: str, *extra: str) -> subprocess.CompletedProcess:
+    path = tmp_path / f"{out}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "CLIMB_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("WORLD_SIZE", None)
+    return subprocess.run([sys.executable, "-m", "climb_harness", "run", "--config", str(path), "--output", str(tmp_path / out),
+                           "--plugin", "climb_harness.testing.plugin", *extra], capture_output=True, text=True, env=env, timeout=600)
+
+
+def _results(tmp_path: Path, out: str, algorithm: str) -> dict:
+    return json.loads((tmp_path / out / algorithm / "seed-0" / "results.json").read_text())
+
+
+def _algorithms() -> list[str]:
+    names = ["finetune"]
+    if importlib.util.find_spec("climb_ewc"):
+        names.append("ewc")
+    if importlib.util.find_spec("climb_replay"):
+        names.append("experience-replay")
+    return names
+
+
+def test_two_processes_reach_the_one_process_matrix(tmp_path: Path) -> None:
+    algorithms = _algorithms()
+    options = {"ewc": {"ewc_lambda": 100.0}, "experience-replay": {"replay_frequency": 2, "memory_percentage": 0.2}}
+    config = {**CONFIG, "algorithms": [{"name": a, "options": options.get(a, {})} for a in algorithms]}
+    one = _climb(tmp_path, config, "one")
+    assert one.returncode == 0, one.stderr
+    two = _climb(tmp_path, config, "two", "--launcher", "accelerate", "--num-processes", "2")
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert two.stdout.count("accuracy matrix on the test split") == len(algorithms)  # printed once, by the main process
+    for algorithm in algorithms:
+        a, b = _results(tmp_path, "one", algorithm), _results(tmp_path, "two", algorithm)
+        assert b["status"] == "complete"
+        assert a["initial_scores"] == b["initial_scores"]  # gathered evaluation: every example once, in order
+        for row_a, row_b in zip(a["accuracy_matrix"], b["accuracy_matrix"], strict=True):
+            assert row_b == pytest.approx(row_a, abs=SCORE_ATOL), algorithm
+        losses_a = [e["train_loss"] for t in a["training_log"] for e in t["epochs"]]
+        losses_b = [e["train_loss"] for t in b["training_log"] for e in t["epochs"]]
+        assert losses_b == pytest.approx(losses_a, rel=LOSS_RTOL), algorithm
+        assert [e["steps"] for t in b["training_log"] for e in t["epochs"]] == [7, 7, 7, 7]  # global steps
+        assert len((tmp_path / "two" / algorithm / "seed-0" / "events.jsonl").read_text().splitlines()) == \
+               len((tmp_path / "one" / algorithm / "seed-0" / "events.jsonl").read_text().splitlines())  # written once
+
+
+@pytest.mark.parametrize("how", ["climb run --launcher accelerate", "accelerate launch -m climb_harness run"])
+def test_an_algorithm_without_data_parallel_support_is_refused(tmp_path: Path, how: str) -> None:
+    plugin = tmp_path / "undeclared.py"
+    plugin.write_text(
+        "from climb_harness.api import API_VERSION, algorithm, hookimpl\n"
+        "@hookimpl\n"
+        "def climb_algorithms():\n"
+        "    return [algorithm({'name': 'mine', 'api_version': API_VERSION, 'summary': 'not declared', 'family': 'baseline',\n"
+        "                       'options': {'type': 'object', 'additionalProperties': False, 'properties': {}}},\n"
+        "                      'climb_harness.api:Algorithm')]\n")
+    if how.startswith("climb"):  # checked before any process starts
+        done = _climb(tmp_path, {**CONFIG, "algorithms": ["mine"]}, "refused", "--plugin", str(plugin),
+                      "--launcher", "accelerate", "--num-processes", "2")
+        expected = "do not declare data-parallel support"
+    else:  # launched by hand: every process's runner refuses it
+        from climb_harness.launch import free_port, launch_command
+
+        path = tmp_path / "refused.yaml"
+        path.write_text(yaml.safe_dump({**CONFIG, "algorithms": ["mine"]}))
+        command = launch_command(["--config", str(path), "--output", str(tmp_path / "refused"), "--plugin", str(plugin),
+                                  "--plugin", "climb_harness.testing.plugin"], 2, free_port())
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+        done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+        expected = "does not declare data-parallel support"
+    assert done.returncode != 0
+    assert expected in done.stderr and "data_parallel: true" in done.stderr, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "refused" / "mine" / "seed-0" / "results.json").exists()
+
+
+@pytest.mark.parametrize("world", [1, 2, 3, 5])
+@pytest.mark.parametrize("size", [1, 2, 7, 8, 33])
+def test_shards_cover_each_batch_once_with_weights_summing_to_one(world: int, size: int) -> None:
+    batch = list(range(100, 100 + size))
+    shards = []
+    for rank in range(world):
+        dp = object.__new__(DataParallel)
+        dp.rank, dp.world = rank, world
+        shards.append(dp.shard(batch))
+        assert list(dp.eval_shard(size)) == [i - 100 for i, _ in zip(batch, range(size)) if i - 100 in dp.eval_shard(size)]
+    covered = [i for mine, weight in shards if weight > 0 for i in mine]
+    assert covered == batch  # contiguous, in order, no example twice
+    assert sum(w for _, w in shards) == pytest.approx(1.0)
+    assert all(len(mine) >= 1 for mine, _ in shards)  # every process joins every step
+    evaluated = []
+    for rank in range(world):
+        dp = object.__new__(DataParallel)
+        dp.rank, dp.world = rank, world
+        evaluated += list(dp.eval_shard(size))
+    assert evaluated == list(range(size))
