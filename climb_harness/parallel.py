@@ -23,6 +23,8 @@ from typing import Any
 
 import torch
 
+from climb_harness.errors import RunError
+
 _current: DataParallel | None = None
 
 
@@ -30,14 +32,20 @@ class DataParallel:
     """This process's place among the data-parallel processes of a run."""
 
     def __init__(self) -> None:
-        from accelerate import PartialState
+        try:
+            from accelerate import PartialState
+        except ImportError:
+            raise RunError(f"This process is one of {launched_processes()} data-parallel processes (WORLD_SIZE), which "
+                           "climb-harness trains with Hugging Face accelerate, but accelerate is not installed: pip install "
+                           "'climb-harness[accelerate]', or run without a launcher.") from None
 
         # cpu=True on a machine without GPUs: otherwise accelerate sees one process (gloo is initialised
         # but not used as a group), and every process would think it is the only one.
         self.state = PartialState(cpu=not torch.cuda.is_available())
         if int(self.state.num_processes) != launched_processes():
-            raise RuntimeError(f"accelerate sees {self.state.num_processes} process(es) but the launcher started "
-                               f"{launched_processes()} (WORLD_SIZE); refusing to train on a partial group")
+            raise RunError(f"accelerate sees {self.state.num_processes} process(es) but the launcher started "
+                           f"{launched_processes()} (WORLD_SIZE); the processes would not train as one. Launch with "
+                           "`climb run --launcher accelerate` or `accelerate launch --multi_gpu -m climb_harness run`.")
         self.rank = int(self.state.process_index)
         self.world = int(self.state.num_processes)
         self.device = torch.device(self.state.device)

@@ -681,6 +681,7 @@ class Runner:
             self.model.train(was_training)
             if self.dp is not None:  # every process's contiguous share, in order: each example once
                 score.merge(self.dp.gather(score.statistics()))
+                examples = len(score.statistics())  # the clock counts the whole split, as in one process
         self.clock.eval_seconds += time.perf_counter() - started
         self.clock.eval_examples += examples
         return score
@@ -820,10 +821,11 @@ class Runner:
                 ctx.global_step += 1
                 total_loss += loss.detach()
                 steps += 1
-                examples += len(indices)
+                examples += len(indices) if weight else 0  # a weight-0 stand-in example is not trained on
             self._algorithm("on_epoch_end", ctx, epoch)
-            if self.dp is not None:  # the weighted shares sum to each batch's loss
+            if self.dp is not None:  # the weighted shares sum to each batch's loss; examples over every process
                 total_loss = self.dp.sum_scalar(total_loss)
+                examples = int(self.dp.sum_scalar(torch.tensor(float(examples), device=self.device)))
             train_loss = float(total_loss) / max(1, steps)  # the one device sync of the epoch
             train_seconds = time.perf_counter() - started
             self.clock.train_seconds += train_seconds

@@ -15,7 +15,7 @@ import yaml
 
 from climb_harness.parallel import DataParallel
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("accelerate") is None, reason="accelerate is not installed")
+needs_accelerate = pytest.mark.skipif(importlib.util.find_spec("accelerate") is None, reason="accelerate is not installed")
 
 #: 49 examples, batch 8: the last training batch has 1 example (one process trains on nothing, weight 0),
 #: and the 49 evaluation examples split 25 / 24.
@@ -54,6 +54,7 @@ def _algorithms() -> list[str]:
     return names
 
 
+@needs_accelerate
 def test_two_processes_reach_the_one_process_matrix(tmp_path: Path) -> None:
     algorithms = _algorithms()
     options = {"ewc": {"ewc_lambda": 100.0}, "experience-replay": {"replay_frequency": 2, "memory_percentage": 0.2}}
@@ -73,10 +74,13 @@ def test_two_processes_reach_the_one_process_matrix(tmp_path: Path) -> None:
         losses_b = [e["train_loss"] for t in b["training_log"] for e in t["epochs"]]
         assert losses_b == pytest.approx(losses_a, rel=LOSS_RTOL), algorithm
         assert [e["steps"] for t in b["training_log"] for e in t["epochs"]] == [7, 7, 7, 7]  # global steps
+        assert [e["examples"] for t in b["training_log"] for e in t["epochs"]] == [49, 49, 49, 49]  # not per process
+        assert b["timing"]["per_task"]["synthetic-yesno"]["eval_examples"] == a["timing"]["per_task"]["synthetic-yesno"]["eval_examples"]
         assert len((tmp_path / "two" / algorithm / "seed-0" / "events.jsonl").read_text().splitlines()) == \
                len((tmp_path / "one" / algorithm / "seed-0" / "events.jsonl").read_text().splitlines())  # written once
 
 
+@needs_accelerate
 @pytest.mark.parametrize("how", ["climb run --launcher accelerate", "accelerate launch -m climb_harness run"])
 def test_an_algorithm_without_data_parallel_support_is_refused(tmp_path: Path, how: str) -> None:
     plugin = tmp_path / "undeclared.py"
@@ -127,3 +131,14 @@ def test_shards_cover_each_batch_once_with_weights_summing_to_one(world: int, si
         dp.rank, dp.world = rank, world
         evaluated += list(dp.eval_shard(size))
     assert evaluated == list(range(size))
+
+
+def test_a_launcher_without_accelerate_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from climb_harness import parallel
+    from climb_harness.errors import RunError
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setitem(sys.modules, "accelerate", None)  # import accelerate -> ImportError
+    monkeypatch.setattr(parallel, "_current", None)
+    with pytest.raises(RunError, match=r"one of 2 data-parallel processes.*pip install 'climb-harness\[accelerate\]'"):
+        parallel.current()
