@@ -119,8 +119,10 @@ class SplitData:
         index = torch.as_tensor(indices, dtype=torch.long).reshape(-1)
         if self.tensors is not None:  # the training loop's path: a few tensor ops, no per-example Python
             assert self._rows is not None
-            rows = self._rows[index]
-            if not self._complete:
+            if self._complete:  # nothing skipped: example i is row i
+                rows = index
+            else:
+                rows = self._rows[index]
                 readable = rows >= 0
                 rows, index = rows[readable], index[readable]
             kept = index.tolist()
