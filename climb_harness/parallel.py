@@ -112,6 +112,13 @@ class DataParallel:
         self.state.wait_for_everyone()
 
 
+def is_peer_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is a collective failing because another process died (gloo / NCCL / c10d)."""
+    text = f"{type(exc).__name__} {exc}"
+    return type(exc).__name__ in ("DistBackendError", "DistNetworkError", "DistError") or any(
+        marker in text for marker in ("Connection closed by peer", "Connection reset by peer", "gloo", "NCCL"))
+
+
 def launched_processes() -> int:
     """How many processes the launcher started (``WORLD_SIZE``; 1 without a launcher)."""
     try:

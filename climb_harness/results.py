@@ -179,8 +179,14 @@ def remove_orphan_temps(folders: Sequence[Path], owned: Sequence[str]) -> tuple[
     """Delete the temporary files that killed atomic writes left in ``folders`` (not recursive).
 
     Only names of :func:`atomic_write_bytes`'s own pattern whose target file name matches one of the
-    ``owned`` glob-like patterns (``fnmatch``) are touched. Returns ``(files, bytes)`` removed."""
+    ``owned`` glob-like patterns (``fnmatch``) are touched. Returns ``(files, bytes)`` removed.
+    Under data parallelism only the main process cleans up (another one would delete its writes in flight)."""
     from fnmatch import fnmatchcase
+
+    from climb_harness.parallel import is_main_process
+
+    if not is_main_process():
+        return 0, 0
 
     count = size = 0
     for folder in folders:

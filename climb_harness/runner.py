@@ -866,6 +866,10 @@ class Runner:
         except Exception as exc:  # running out of memory is the run's size, wherever it happens
             if is_out_of_memory(exc) and not isinstance(exc, ClimbError):
                 raise out_of_memory(exc, f"run {self._label()}") from exc
+            if self.dp is not None and not isinstance(exc, ClimbError) and parallel.is_peer_failure(exc):
+                raise RunError(f"Run {self._label()}: another data-parallel process stopped ({clip(exc, 160)}); this one "
+                               "stops too. Its own message (above) names the cause; fix that and rerun with --resume "
+                               "(the tasks completed so far are checkpointed).") from exc
             raise
         finally:
             loader = getattr(self, "loader", None)

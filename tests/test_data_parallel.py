@@ -142,3 +142,85 @@ def test_a_launcher_without_accelerate_is_one_clear_error(monkeypatch: pytest.Mo
     monkeypatch.setattr(parallel, "_current", None)
     with pytest.raises(RunError, match=r"one of 2 data-parallel processes.*pip install 'climb-harness\[accelerate\]'"):
         parallel.current()
+
+
+STALL = '''
+import os, time
+from climb_harness.api import hookimpl
+
+@hookimpl
+def climb_epoch_end(run, task_index, task, epoch, logs):
+    if task_index == 1 and os.environ.get("CLIMB_TEST_STALL"):
+        open(os.environ["CLIMB_TEST_STALL"], "w").write(task)
+        time.sleep(600)  # the test kills every process here, in the middle of the second task
+'''
+
+
+def _processes_naming(text: str) -> list[int]:
+    """The pids whose command line contains ``text`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if text in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@needs_accelerate
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="finds the training processes in /proc")
+def test_killed_in_the_second_task_then_resumed_on_two_processes_equals_one_uninterrupted(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    stall_plugin = tmp_path / "stall.py"
+    stall_plugin.write_text(STALL)
+    config = {**CONFIG, "algorithms": ["finetune"]}
+    one = _climb(tmp_path, config, "one")
+    assert one.returncode == 0, one.stderr
+    path = tmp_path / "dp.yaml"
+    path.write_text(yaml.safe_dump(config))
+    stalled = tmp_path / "stalled"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "CLIMB_TEST_STALL": str(stalled)}
+    env.pop("WORLD_SIZE", None)
+    args = [sys.executable, "-m", "climb_harness", "run", "--config", str(path), "--output", str(tmp_path / "two"),
+            "--plugin", "climb_harness.testing.plugin", "--plugin", str(stall_plugin), "--launcher", "accelerate",
+            "--num-processes", "2"]
+    killed = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while not stalled.exists():
+        assert killed.poll() is None and time.time() < deadline, "the run never reached its second task"
+        time.sleep(0.2)
+    os.killpg(killed.pid, signal.SIGKILL)  # the launcher (the training processes run in sessions of their own)
+    killed.wait()
+    for pid in _processes_naming(str(tmp_path / "two")):  # kill -9 each training process, as a crash would
+        os.kill(pid, signal.SIGKILL)
+    while _processes_naming(str(tmp_path / "two")):
+        time.sleep(0.1)
+    partial = _results(tmp_path, "two", "finetune")
+    assert partial["status"] == "running" and len(partial["accuracy_matrix"]) == 1
+    env.pop("CLIMB_TEST_STALL")
+    resumed = subprocess.run(args + ["--resume"], env=env, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resuming after task 1 of 2" in resumed.stderr
+    a, b = _results(tmp_path, "one", "finetune"), _results(tmp_path, "two", "finetune")
+    assert b["status"] == "complete"
+    assert a["accuracy_matrix_ci"] == b["accuracy_matrix_ci"]
+    for row_a, row_b in zip(a["accuracy_matrix"], b["accuracy_matrix"], strict=True):
+        assert row_b == pytest.approx(row_a, abs=SCORE_ATOL)
+    assert [e["train_loss"] for t in b["training_log"] for e in t["epochs"]] == pytest.approx(
+        [e["train_loss"] for t in a["training_log"] for e in t["epochs"]], rel=LOSS_RTOL)
+
+
+@pytest.mark.parametrize("exc, expected", [
+    (RuntimeError("[../gloo/transport/tcp/pair.cc:553] Connection closed by peer [127.0.0.1]:1154"), True),
+    (type("DistBackendError", (RuntimeError,), {})("NCCL communicator was aborted"), True),
+    (RuntimeError("mat1 and mat2 shapes cannot be multiplied"), False),
+    (ValueError("bad option"), False),
+])
+def test_a_dead_peer_is_told_apart_from_a_bug(exc: BaseException, expected: bool) -> None:
+    from climb_harness.parallel import is_peer_failure
+
+    assert is_peer_failure(exc) is expected
