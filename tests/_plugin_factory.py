@@ -192,3 +192,17 @@ def mine(
 ) -> list[Mapping[str, Any]]:
     """The rows that belong to the test plugins (real plugins may be installed beside them)."""
     return [r for r in rows if str(r.get(key, "")).startswith(prefix)]
+
+
+#: A hook module that stalls a run in its second task (writing CLIMB_TEST_STALL's file first), so that a
+#: test can kill the process there and check that --resume gives the uninterrupted numbers.
+STALL_IN_SECOND_TASK = '''
+import os, time
+from climb_harness.api import hookimpl
+
+@hookimpl
+def climb_epoch_end(run, task_index, task, epoch, logs):
+    if task_index == 1 and os.environ.get("CLIMB_TEST_STALL"):
+        open(os.environ["CLIMB_TEST_STALL"], "w").write(task)
+        time.sleep(600)  # the test kills the process here, in the middle of the second task
+'''

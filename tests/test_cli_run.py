@@ -141,26 +141,14 @@ def test_corrupt_checkpoint_on_resume_leaves_results_untouched(tmp_path: Path) -
     assert (run_dir / "results.json").read_bytes() == before
 
 
-KILLER = '''
-import os, time
-from climb_harness.api import hookimpl
-
-@hookimpl
-def climb_epoch_end(run, task_index, task, epoch, logs):
-    if task_index == 1 and os.environ.get("CLIMB_TEST_STALL"):
-        open(os.environ["CLIMB_TEST_STALL"], "w").write(task)
-        time.sleep(600)  # the test kills the process here, in the middle of the second task
-'''
-
-
 def _climb(*args: str, env: dict[str, str]) -> subprocess.Popen:
     code = "import sys; from climb_harness.cli import main; sys.exit(main())"
     return subprocess.Popen([sys.executable, "-c", code, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def test_killed_during_second_task_then_resumed_equals_uninterrupted(tmp_path: Path) -> None:
+def test_killed_during_second_task_then_resumed_equals_uninterrupted(tmp_path: Path, pf) -> None:
     killer = tmp_path / "killer.py"
-    killer.write_text(KILLER)
+    killer.write_text(pf.STALL_IN_SECOND_TASK)
     config_path = write_config(tmp_path)
     env = {**os.environ, "CLIMB_CACHE_DIR": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
     common = ["run", "--config", str(config_path), "--plugin", TEST_PLUGIN, "--plugin", str(killer)]

@@ -144,18 +144,6 @@ def test_a_launcher_without_accelerate_is_one_clear_error(monkeypatch: pytest.Mo
         parallel.current()
 
 
-STALL = '''
-import os, time
-from climb_harness.api import hookimpl
-
-@hookimpl
-def climb_epoch_end(run, task_index, task, epoch, logs):
-    if task_index == 1 and os.environ.get("CLIMB_TEST_STALL"):
-        open(os.environ["CLIMB_TEST_STALL"], "w").write(task)
-        time.sleep(600)  # the test kills every process here, in the middle of the second task
-'''
-
-
 def _processes_naming(text: str) -> list[int]:
     """The pids whose command line contains ``text`` (from /proc)."""
     found = []
@@ -171,12 +159,12 @@ def _processes_naming(text: str) -> list[int]:
 
 @needs_accelerate
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="finds the training processes in /proc")
-def test_killed_in_the_second_task_then_resumed_on_two_processes_equals_one_uninterrupted(tmp_path: Path) -> None:
+def test_killed_in_the_second_task_then_resumed_on_two_processes_equals_one_uninterrupted(tmp_path: Path, pf) -> None:
     import signal
     import time
 
     stall_plugin = tmp_path / "stall.py"
-    stall_plugin.write_text(STALL)
+    stall_plugin.write_text(pf.STALL_IN_SECOND_TASK)
     config = {**CONFIG, "algorithms": ["finetune"]}
     one = _climb(tmp_path, config, "one")
     assert one.returncode == 0, one.stderr
