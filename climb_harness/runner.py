@@ -57,6 +57,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from climb_harness import parallel
 from climb_harness.api import Algorithm, OptimizerConfig, Task, TaskInfo
 from climb_harness.confidence import DEFAULT_LEVEL, DEFAULT_RESAMPLES, bootstrap_interval
 from climb_harness.checkpoints import (
@@ -72,7 +73,6 @@ from climb_harness.checkpoints import (
 from climb_harness.data import BatchLoader, SplitData, load_split
 from climb_harness.errors import ClimbError, ConfigError, RunError
 from climb_harness.events import EventLog
-from climb_harness import parallel
 from climb_harness.heads import ContinualModel, ScoreAccumulator, statistic_kind
 from climb_harness.results import (
     RESULTS_FILE,
