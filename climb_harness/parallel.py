@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from climb_harness.errors import RunError
+
+if TYPE_CHECKING:
+    import torch
 
 _current: DataParallel | None = None
 
@@ -32,6 +33,8 @@ class DataParallel:
     """This process's place among the data-parallel processes of a run."""
 
     def __init__(self) -> None:
+        import torch
+
         try:
             from accelerate import PartialState
         except ImportError:
@@ -71,6 +74,7 @@ class DataParallel:
     def reduce_gradients(self, params: Iterable[torch.nn.Parameter], mean: bool = False) -> None:
         """Sum (or average) the gradients of ``params`` over the processes, in place. A parameter no process
         gave a gradient keeps ``grad = None`` (as it would in one process: the optimizer skips it)."""
+        import torch
         import torch.distributed as dist
 
         params = [p for p in params if p.requires_grad]

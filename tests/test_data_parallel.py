@@ -212,3 +212,13 @@ def test_a_dead_peer_is_told_apart_from_a_bug(exc: BaseException, expected: bool
     from climb_harness.parallel import is_peer_failure
 
     assert is_peer_failure(exc) is expected
+
+
+def test_the_main_process_gate_on_writes_imports_no_torch(tmp_path: Path) -> None:
+    """Every file write asks whether this is the main process; climb report and climb list must stay light."""
+    code = ("import sys; from pathlib import Path; from climb_harness.results import write_json; "
+            "from climb_harness.events import EventLog; write_json(Path(sys.argv[1]) / 'x.json', {}); "
+            "EventLog(Path(sys.argv[1]), print).write('e'); print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "False", done.stderr
+    assert (tmp_path / "x.json").exists() and (tmp_path / "events.jsonl").exists()
