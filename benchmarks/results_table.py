@@ -10,10 +10,11 @@ sequence (``--memory``, default :data:`MEMORY_BUDGET`), set through its own opti
 for remembering more. Every method sees the same epochs, batches and learning rate (the config's).
 
 **What the table says.** Scores are on the report split (epochs chosen on the selection split);
-"mean ± sd" is over seeds, "95% CI" the t-interval of the mean over seeds; a method marked † did
-not learn (mean knowledge transfer below -50: less than half of direct fine-tuning's gain over
-random), so its low forgetting is not a finding. Methods keep the manifest order below, not a
-ranking.
+every column is the mean over seeds with its 95% interval (seed spread and the shared test examples'
+evaluation noise, :func:`climb_harness.comparison.seed_estimate`); a method marked † did not learn
+(mean knowledge transfer below -50: less than half of direct fine-tuning's gain over random), so its
+low forgetting is not a finding. Methods keep the order below, not a ranking; the leaderboard printed
+after the table ranks only the pairs that paired, Holm-corrected comparisons separate.
 
     python benchmarks/results_table.py [--seeds 0 1 2] [--output runs/results-table] [--methods ...] [--memory 150]
 """
@@ -29,7 +30,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from climb_harness.report import COSTS, SCALAR_METRICS, aggregate, did_not_learn
+from climb_harness.grouping import Run
+from climb_harness.leaderboard import leaderboard, leaderboard_markdown
+from climb_harness.report import COSTS, INTERVAL_NOTE, SCALAR_METRICS, aggregate, did_not_learn, interval_text
+from climb_harness.results import read_results
 
 #: Examples every replay method may store over the whole sequence of the default benchmark.
 MEMORY_BUDGET = 150
@@ -67,32 +71,16 @@ def memory_options(name: str, total: int) -> dict[str, Any]:
     return {"memory_size": total} if name in REPLAY_METHODS else {}
 
 
-def _cell(stat: dict[str, Any], digits: int = 2) -> str:
-    if stat["mean"] is None:
-        return "—"
-    if stat["std"] is None:
-        return f"{stat['mean']:.{digits}f}"
-    return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f}"
-
-
-def _ci(stat: dict[str, Any]) -> str:
-    if stat["mean"] is None or stat.get("ci95") is None:
-        return "—"
-    return f"[{stat['mean'] - stat['ci95']:.1f}, {stat['mean'] + stat['ci95']:.1f}]"
-
-
 def table(summary: dict[str, dict[str, Any]], budgets: dict[str, int | None]) -> str:
-    """The Markdown table of :func:`climb_harness.report.aggregate`'s summary, with budgets and CIs."""
-    header = ["algorithm", "runs", "memory (examples)", "avg acc", "avg acc 95% CI", *list(SCALAR_METRICS.values())[1:],
-              *COSTS.values()]
+    """The Markdown table of :func:`climb_harness.report.aggregate`'s summary: every column mean [95% interval]."""
+    header = ["algorithm", "seeds", "memory (examples)", *SCALAR_METRICS.values(), *COSTS.values()]
     rows = []
     for name, s in summary.items():
         budget = budgets.get(name)
         rows.append([name + (" †" if did_not_learn(s) else ""), str(s["runs"]), "—" if budget is None else str(budget),
-                     _cell(s["average_accuracy"]), _ci(s["average_accuracy"]),
-                     *(_cell(s[key]) for key in list(SCALAR_METRICS)[1:]), *(_cell(s[key], 1) for key in COSTS)])
+                     *(interval_text(s[key]) for key in SCALAR_METRICS), *(interval_text(s[key], 1) for key in COSTS)])
     lines = [header, ["---"] + ["---:"] * (len(header) - 1), *rows]
-    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines) + "\n\n" + INTERVAL_NOTE
 
 
 def main() -> None:
@@ -126,12 +114,12 @@ def main() -> None:
             print(f"{label} seed {seed}: {status} in {time.perf_counter() - started:.0f} s", flush=True)
             if done.returncode:
                 print(done.stdout[-2000:], done.stderr[-3000:], sep="\n", file=sys.stderr)
-    results = [json.loads(p.read_text()) for p in sorted(args.output.glob("*/seed-*/results.json"))]
-    results = [r for r in results if r.get("status") == "complete" and r["algorithm"] in args.methods and r["seed"] in args.seeds]
+    runs = [Run(read_results(p), p) for p in sorted(args.output.glob("*/seed-*/results.json"))]
+    runs = [r for r in runs if r.complete and r.label in args.methods and r.seed in args.seeds]
     order = {label: i for i, label in enumerate(args.methods)}
-    results.sort(key=lambda r: (order.get(r["algorithm"], 99), r["seed"]))
-    summary = aggregate(results)
-    text = table(summary, budgets)
+    runs.sort(key=lambda r: (order.get(r.label, 99), r.seed))
+    summary = aggregate(runs)
+    text = table(summary, budgets) + "\n\n" + leaderboard_markdown(leaderboard(runs))
     (args.output / "results-table.md").write_text(text + "\n")
     (args.output / "results-table.json").write_text(json.dumps({"memory_budget": args.memory, "budgets": budgets,
                                                                 "summary": summary}, indent=2))

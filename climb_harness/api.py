@@ -283,6 +283,10 @@ class Example:
             the index of the right choice (multiple-choice); ``{label: score}`` soft scores in
             [0, 1] (soft-score, e.g. VQA's 0.3/0.6/0.9/1.0); a list of label indices (multi-label).
         id: An optional identifier, for the task's own bookkeeping.
+        group: What this example shares with others so that their scores are not independent, usually
+            its image (VQA questions about one picture) or image pair (NLVR2); ``None``: it shares
+            nothing. Intervals resample whole groups (:mod:`climb_harness.confidence`), so a task that
+            leaves it out when its examples do share images gets intervals that are too narrow.
 
     Example:
         >>> Example(text="what shape is this?", images=("img/0.png",), target=2).target
@@ -296,6 +300,7 @@ class Example:
     choices: tuple[str, ...] = ()
     target: int | Mapping[int, float] | Sequence[int] | None = None
     id: str | None = None
+    group: str | int | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -252,11 +252,12 @@ def run_cmd(config_path: str | None, plugins: tuple[str, ...], overrides: tuple[
 
         config["output"] = str(Path(config["output"]).resolve())  # workers may start elsewhere
         paths = [str(Path(p).resolve()) if Path(p).exists() else p for p in tuple(plugins) + tuple(config["plugins"])]
-        results = run_on_ray(Experiment(config, registry, echo=echo), paths, resume=resume, address=address,
-                             max_concurrent=max_concurrent, retries=retries, cpus_per_cell=cpus_per_cell,
-                             gpus_per_cell=gpus_per_cell, echo=echo)
+        experiment = Experiment(config, registry, echo=echo)
+        results = run_on_ray(experiment, paths, resume=resume, address=address, max_concurrent=max_concurrent,
+                             retries=retries, cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell, echo=echo)
     else:
-        results = Experiment(config, registry, echo=echo).run(resume=resume)
+        experiment = Experiment(config, registry, echo=echo)
+        results = experiment.run(resume=resume)
     if not is_main_process():  # data parallel: the main process prints
         return
     for result in results:
@@ -264,7 +265,9 @@ def run_cmd(config_path: str | None, plugins: tuple[str, ...], overrides: tuple[
         click.echo(f"\n{result['algorithm']} (seed {result['seed']}): accuracy matrix on the {protocol['report_split']} split "
                    f"(epochs chosen on {protocol['selection_split']}), row = after learning task")
         click.echo(format_matrix(result["tasks"], result["accuracy_matrix"], result.get("initial_scores")))
-    click.echo("\n" + aggregate_table(results))
+    complete = experiment.as_runs(results)
+    if complete:
+        click.echo("\n" + aggregate_table(complete))
     click.echo(f"\nresults: {config['output']}/<algorithm>/seed-<seed>/results.json; summary: {config['output']}/summary.md")
 
 
@@ -376,7 +379,8 @@ def report_cmd(paths: tuple[str, ...], matrices: bool, output: str | None, forma
     leaderboard and tables on the terminal, and with --output a Markdown and HTML report with figures."""
     from pathlib import Path
 
-    from climb_harness.report import aggregate_table, format_matrix, transfer_table
+    from climb_harness.grouping import Run
+    from climb_harness.report import aggregate_table, format_matrix, summarise_methods, transfer_table
     from climb_harness.results import RESULTS_FILE, read_results
     from climb_harness.transfer import CELLS_DIR, TRANSFER_FILE, read_transfer
 
@@ -392,21 +396,26 @@ def report_cmd(paths: tuple[str, ...], matrices: bool, output: str | None, forma
     if not files and not transfers:
         raise UsageError(f"No {RESULTS_FILE} or {TRANSFER_FILE} under {', '.join(paths)}. Point climb report at the "
                          "output folder of climb run or climb transfer.")
-    results = [r for r in map(read_results, files) if "transfer" not in (r.get("config") or {})]  # not a cell's work
+    runs = [Run(r, f) for f, r in zip(files, map(read_results, files))
+            if "transfer" not in (r.get("config") or {})]  # not a Phase II cell's work
     if matrices:
-        for result in results:
+        for run in runs:
+            result = run.results
             click.echo(f"{result['algorithm']} (seed {result['seed']})")
             click.echo(format_matrix(result["tasks"], result["accuracy_matrix"], result.get("initial_scores")) + "\n")
     transfer_results = [read_transfer(path) for path in transfers]
-    if results:
-        from climb_harness.leaderboard import leaderboard, leaderboard_markdown
+    if runs:
+        from climb_harness.leaderboard import experiment_heading, leaderboard_markdown, leaderboards
 
-        click.echo(leaderboard_markdown(leaderboard(results)) + "\n")
-        click.echo(aggregate_table(results))
+        boards = leaderboards(runs)
+        for group, rows in boards:
+            click.echo(f"## {experiment_heading(group, len(boards))}\n")
+            click.echo(leaderboard_markdown(rows) + "\n")
+            click.echo(aggregate_table(summarise_methods(group)) + "\n")
     for path, transfer in zip(transfers, transfer_results):
-        click.echo(("\n" if results else "") + f"{path}:\n" + transfer_table(transfer))
+        click.echo(("\n" if runs else "") + f"{path}:\n" + transfer_table(transfer))
     if output:
-        _write_report_folder(results, transfer_results, Path(output), _csv(formats))
+        _write_report_folder(runs, transfer_results, Path(output), _csv(formats))
 
 
 def _write_report_folder(results: list[Any], transfers: list[Any], output: Any, formats: list[str]) -> None:

@@ -22,7 +22,15 @@ from typing import Any
 from climb_harness.api import Algorithm
 from climb_harness.config import run_label
 from climb_harness.errors import ConfigError, RunError
-from climb_harness.references import cache_dir, code_hash, direct_key, direct_reference, requirement_versions
+from climb_harness import fingerprint
+from climb_harness.references import (
+    cache_dir,
+    code_hash,
+    direct_key,
+    direct_reference,
+    read_statistics,
+    requirement_versions,
+)
 from climb_harness.registry import Registry
 from climb_harness.results import (
     RESULTS_FILE,
@@ -116,9 +124,8 @@ class Experiment:
     def _identity(self, kind: str, spec: Mapping[str, Any], where: str) -> dict[str, Any]:
         """What a component's scores depend on: name, resolved options, distribution version, code hash."""
         entry = self.registry.get(kind, spec["name"])
-        return {"name": spec["name"], "options": self.registry.resolve_options(kind, spec["name"], spec["options"], where),
-                "distribution": entry.plugin.distribution, "version": entry.plugin.version,
-                "requirements": requirement_versions(entry.plugin.distribution), "code": code_hash(entry.component.factory)}
+        return {**self._component(kind, spec, where), "requirements": requirement_versions(entry.plugin.distribution),
+                "code": code_hash(entry.component.factory)}
 
     def references(self, tasks: list[Any], seed: int) -> dict[str, Any]:
         refs: dict[str, Any] = {"random": {t.name: float(t.manifest["random_baseline"]) for t in tasks}, "direct": {},
@@ -134,22 +141,28 @@ class Experiment:
             task_id = {**self._identity("task", spec, f"tasks[{i}].options"), "fingerprint": task.fingerprint()}
             key = direct_key(encoder_id, task_id, self.config["training"], seed, self.config["protocol"])
 
-            def compute(tmp: Path, task: Any = task) -> tuple[float, list[float]]:
+            def compute(tmp: Path, task: Any = task) -> tuple[float, list[float], Any]:
+                from climb_harness.example_scores import SCORES_FILE, read_run_scores
+
                 self.echo(f"direct fine-tuning reference: {task.name} (seed {seed}), cached for later runs")
                 sources = {**self.sources([task], None), "algorithm": "climb-harness (direct fine-tuning)"}
                 config = {"reference": "direct", "task": task.name}
                 results = self._runner([task], Algorithm(), seed, tmp, config, {}, None, sources).run()
-                return float(results["accuracy_matrix"][0][0]), list(results["accuracy_matrix_ci"][0][0])
+                scores = read_run_scores(tmp / SCORES_FILE, 2).scores[task.name]
+                statistics = (scores.index, scores.rows[1])
+                return float(results["accuracy_matrix"][0][0]), list(results["accuracy_matrix_ci"][0][0]), statistics
 
-            score, interval, path = direct_reference(key, task.name, cache, compute,
-                                                     {"encoder": encoder_cfg, "task_options": spec["options"], "seed": seed})
+            score, interval, path, _ = direct_reference(
+                key, task.name, cache, compute, {"encoder": encoder_cfg, "task_options": spec["options"], "seed": seed},
+                self.echo)
             refs["direct"][task.name] = score
             refs["direct_ci"][task.name] = interval
             refs["direct_source"][task.name] = path
         return refs
 
     def _runner(self, tasks: list[Any], algorithm: Any, seed: int, out: Path, config: dict[str, Any], refs: dict[str, Any],
-                label: str | None = None, sources: Mapping[str, str] | None = None, loggers: Sequence[Any] = ()) -> Any:
+                label: str | None = None, sources: Mapping[str, str] | None = None, loggers: Sequence[Any] = (),
+                experiment: Mapping[str, Any] | None = None) -> Any:
         from climb_harness.runner import Runner, RunSpec
 
         if not refs:
@@ -161,8 +174,40 @@ class Experiment:
             selection_split=self.config["protocol"]["selection_split"], report_split=self.config["protocol"]["report_split"],
             confidence={"level": self.config["protocol"]["confidence_level"], "resamples": self.config["protocol"]["bootstrap_resamples"]},
             label=label, echo=self.echo, sources=dict(sources or {}), loggers=list(loggers),
+            direct_statistics=self._direct_statistics(refs), experiment=experiment,
         )
         return Runner(spec)
+
+    @staticmethod
+    def _direct_statistics(refs: Mapping[str, Any]) -> dict[str, Any]:
+        """Per task, the cached direct reference's per-example statistics (where the cache has them)."""
+        found = {}
+        for task, path in (refs.get("direct_source") or {}).items():
+            statistics = read_statistics(path) if isinstance(path, str) else None
+            if statistics is not None:
+                found[task] = statistics
+        return found
+
+    # ------------------------------------------------------------------ fingerprints
+    def _component(self, kind: str, spec: Mapping[str, Any], where: str) -> dict[str, Any]:
+        entry = self.registry.get(kind, spec["name"])
+        return {"name": spec["name"], "options": self.registry.resolve_options(kind, spec["name"], spec["options"], where),
+                "distribution": entry.plugin.distribution, "version": entry.plugin.version}
+
+    def experiment_record(self, index: int, algorithm: Mapping[str, Any]) -> dict[str, Any]:
+        """results.json's ``experiment`` for the algorithm at ``index`` (:mod:`climb_harness.fingerprint`)."""
+        from climb_harness._version import __version__
+
+        settings = {
+            "tasks": [self._component("task", t, f"tasks[{i}].options") for i, t in enumerate(self.config["tasks"])],
+            "encoder": self._component("encoder", self.config["encoder"], "encoder.options"),
+            "training": fingerprint.training_settings(self.config["training"]),
+            "protocol": dict(self.config["protocol"]),
+            "references": {"direct": bool(self.config["references"]["direct"])},
+            "harness_version": __version__,
+        }
+        method = {**self._component("algorithm", algorithm, f"algorithms[{index}].options"), "label": run_label(algorithm)}
+        return fingerprint.record(str(self.config["name"]), settings, method)
 
     # ------------------------------------------------------------------ the grid
     def run_dir(self, algorithm: Mapping[str, Any], seed: int) -> Path:
@@ -192,7 +237,8 @@ class Experiment:
         self.echo(f"{run_label(algorithm)} seed {seed}: running {' -> '.join(t.name for t in tasks)} into {out}")
         write_json(out / "config.json", config)
         sources = self.sources(tasks, algorithm)
-        runner = self._runner(tasks, algo, seed, out, config, refs, run_label(algorithm), sources, self.build_loggers())
+        runner = self._runner(tasks, algo, seed, out, config, refs, run_label(algorithm), sources, self.build_loggers(),
+                              self.experiment_record(index, algorithm))
         return runner.run(resume=resume)
 
     def run(self, resume: bool = False) -> list[dict[str, Any]]:
@@ -229,10 +275,20 @@ class Experiment:
             return results
         return None
 
+    def as_runs(self, results: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """The complete runs among ``results`` as :class:`climb_harness.grouping.Run` objects that know their files."""
+        from climb_harness.grouping import Run
+
+        return [Run(r, self.output / str(r.get("algorithm")) / f"seed-{r.get('seed')}" / RESULTS_FILE)
+                for r in results if r.get("status") == "complete"]
+
     def write_summary(self, results: list[dict[str, Any]]) -> None:
+        from climb_harness.parallel import is_main_process
         from climb_harness.report import aggregate_table
 
-        complete = [r for r in results if r.get("status") == "complete"]
+        if not is_main_process():  # data parallel: the main process writes (and has the run files to read)
+            return
+        complete = self.as_runs(results)
         if complete:
             try:
                 table = aggregate_table(complete)

@@ -467,9 +467,16 @@ def _method_points(results_list: Sequence[Mapping[str, Any]]) -> tuple[list[dict
         if x["mean"] is None or y["mean"] is None:
             left_out.append(name)
             continue
-        points.append({"name": name, "x": x["mean"], "y": y["mean"], "xerr": x["std"], "yerr": y["std"],
+        points.append({"name": name, "x": x["mean"], "y": y["mean"], "xerr": _half_widths(x), "yerr": _half_widths(y),
                        "runs": summary["runs"], "dagger": did_not_learn(summary)})
     return points, left_out
+
+
+def _half_widths(stat: Mapping[str, Any]) -> list[list[float]] | None:
+    """matplotlib's asymmetric error bar ``[[below], [above]]`` of an interval (None without one)."""
+    if stat.get("low") is None:
+        return None
+    return [[stat["mean"] - stat["low"]], [stat["high"] - stat["mean"]]]
 
 
 def _limits(values: list[float], errors: list[float], pad: float, floor: float | None = None,
@@ -519,8 +526,9 @@ def method_comparison_figure(results_list: Sequence[Mapping[str, Any]], *, size:
                     markerfacecolor="white" if point["dagger"] else colour)
     note = []
     if points:
-        xlim = _limits([p["x"] for p in points], [p["xerr"] or 0.0 for p in points], 0.15)
-        ylim = _limits([p["y"] for p in points], [p["yerr"] or 0.0 for p in points], 0.15, 0.0, 102.0)
+        xlim = _limits([p["x"] for p in points], [max(map(max, p["xerr"])) if p["xerr"] else 0.0 for p in points], 0.15)
+        ylim = _limits([p["y"] for p in points], [max(map(max, p["yerr"])) if p["yerr"] else 0.0 for p in points],
+                       0.15, 0.0, 102.0)
         ax.set_xlim(*xlim)
         ax.set_ylim(*ylim)
         _place_labels(ax, points, xlim, ylim)
@@ -532,8 +540,8 @@ def method_comparison_figure(results_list: Sequence[Mapping[str, Any]], *, size:
     ax.grid(alpha=0.3)
     ax.set_title("Methods: accuracy against forgetting", fontsize=11)
     seeds = sorted({p["runs"] for p in points})
-    note.append("Error bars: standard deviation over seeds." if any(s > 1 for s in seeds)
-                else "One seed per method: no error bars (run more seeds for the spread).")
+    note.append(f"Error bars: 95% intervals of the means over {', '.join(map(str, seeds))} seed(s) (seed spread and the "
+                "test examples' evaluation noise; one seed: evaluation noise only, none without per-example scores).")
     if any(p["dagger"] for p in points):
         note.append("† (hollow): did not learn (mean knowledge transfer below -50): its low forgetting is no finding.")
     if left_out:
@@ -547,8 +555,8 @@ def method_comparison(results_list: Sequence[Mapping[str, Any]], path: str | Pat
     """Draw one point per algorithm, average accuracy (y) against average maximum forgetting (x), as a PNG.
 
     Up and to the left is better. Each point is the mean over that algorithm's complete runs (seeds,
-    grouped by :func:`climb_harness.report.aggregate`); error bars are the sample standard deviation
-    over seeds in both directions (none for a single seed). A method that did not learn
+    grouped by :func:`climb_harness.report.aggregate`); error bars are the 95% intervals of the
+    means (seed spread and the test examples' evaluation noise, :mod:`climb_harness.comparison`). A method that did not learn
     (:func:`climb_harness.report.did_not_learn`) is drawn hollow and labelled †; methods whose
     averages are undefined are listed in a note.
 

@@ -102,18 +102,28 @@ class ScoreAccumulator:
         self.task = task
         self.kind = statistic_kind(task)
         self._parts: list[torch.Tensor] = []
+        self._indices: list[int] = []
 
-    def update(self, logits: torch.Tensor, targets: torch.Tensor) -> None:
+    def update(self, logits: torch.Tensor, targets: torch.Tensor, indices: Sequence[int] | None = None) -> None:
+        """Add a batch; ``indices`` (the examples' positions in their split) are kept for :meth:`indices`."""
         self._parts.append(example_statistics(self.task, logits, targets).cpu())
+        if indices is not None:
+            self._indices.extend(int(i) for i in indices)
+
+    def indices(self) -> np.ndarray:
+        """``(N,)`` int64 split positions of the examples seen, in the order of :meth:`statistics`."""
+        return np.asarray(self._indices, dtype=np.int64)
 
     def statistics(self) -> np.ndarray:
         """``(N, k)`` float64 array, one row per example seen (see :func:`example_statistics`)."""
         columns = 3 if self.kind == "micro-f1" else 1
         return torch.cat(self._parts).numpy() if self._parts else np.zeros((0, columns))
 
-    def merge(self, parts: Sequence[np.ndarray]) -> None:
-        """Replace what was seen by ``parts`` concatenated (data parallel: every process's share, in order)."""
+    def merge(self, parts: Sequence[np.ndarray], indices: Sequence[Sequence[int]] = ()) -> None:
+        """Replace what was seen by ``parts`` concatenated (data parallel: every process's share, in order),
+        and the example positions by ``indices`` concatenated."""
         self._parts = [torch.from_numpy(np.asarray(part, dtype=np.float64)).reshape(len(part), -1) for part in parts if len(part)]
+        self._indices = [int(i) for share in indices for i in share]
 
     def value(self) -> float:
         stats = self.statistics()
@@ -140,8 +150,29 @@ class ContinualModel(nn.Module):
         return blame("encoder", name, self.encoder, "forward()", lambda: self.encoder(inputs),
                      self.encoder_source)
 
+    #: Data parallel: ``(seed, rank, task index)``, set at every task start (:meth:`own_stream`). Each process
+    #: then draws the random numbers of its training forwards (dropout masks) from a stream of its own,
+    #: ``(seed, rank, task index, forward count)``, inside a fork of the global RNG that is restored
+    #: afterwards: masks are independent across processes (with one shared seed they would coincide for
+    #: shards of equal shape), every other draw stays the same in every process, and a resumed run
+    #: replays the same streams.
+    rank_stream: tuple[int, int, int] | None = None
+    _forwards = 0
+
+    def own_stream(self, seed: int, rank: int, task_index: int) -> None:
+        """Draw training-forward randomness from a per-process stream from now on (see :attr:`rank_stream`)."""
+        self.rank_stream, self._forwards = (seed, rank, task_index), 0
+
     def forward(self, task: str, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        return self.heads[task](self.features(batch))
+        if self.rank_stream is None or not self.training:
+            return self.heads[task](self.features(batch))
+        self._forwards += 1
+        seed, rank, task_index = self.rank_stream
+        device = next((t.device for t in batch.values() if isinstance(t, torch.Tensor)), torch.device("cpu"))
+        devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(int(np.random.SeedSequence([seed, rank, task_index, self._forwards, 0xD5]).generate_state(1)[0]))
+            return self.heads[task](self.features(batch))
 
     def loss(self, task: str, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return head_loss(self.task_infos[task], self(task, batch), batch["targets"])

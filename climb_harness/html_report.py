@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from climb_harness import figures as _figures
-from climb_harness.leaderboard import leaderboard, leaderboard_markdown
+from climb_harness.leaderboard import experiment_heading, leaderboard_markdown, leaderboards
 from climb_harness.report import ReportError, format_matrix, metrics_table, transfer_table
 from climb_harness.results import atomic_write_bytes
 
@@ -86,25 +86,22 @@ class _Figures:
         return Figure(name, caption)
 
 
-def _by_algorithm(results_list: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
-    groups: dict[str, list[Mapping[str, Any]]] = {}
-    for results in results_list:
-        groups.setdefault(str(results.get("algorithm", "?")), []).append(results)
-    return groups
-
-
 def _split(results: Mapping[str, Any]) -> str:
     return str((results.get("protocol") or {}).get("report_split") or results.get("eval_split") or "?")
 
 
-def _phase1_overview(results_list: Sequence[Mapping[str, Any]], figs: _Figures) -> list[Block]:
+def _phase1_overview(group: Any, rows: Sequence[Mapping[str, Any]], suffix: str, total: int,
+                     figs: _Figures) -> list[Block]:
+    runs = group.runs()
     return [
-        Heading(2, "Leaderboard"),
-        Markdown(leaderboard_markdown(leaderboard(results_list))),
-        figs.draw(_figures.method_comparison, results_list, "method-comparison",
-                  "Average accuracy against average maximum forgetting, one point per method (up and left is better)."),
-        Heading(2, "Runs"),
-        Markdown(metrics_table(results_list)),
+        Heading(2, "Leaderboard" + suffix),
+        Markdown(experiment_heading(group, total)),
+        Markdown(leaderboard_markdown(rows)),
+        figs.draw(_figures.method_comparison, [r for r in runs if r.complete], "method-comparison" + (f"-{_slug(suffix)}" if suffix else ""),
+                  "Average accuracy against average maximum forgetting, one point per method with its 95% intervals "
+                  "(up and left is better)."),
+        Heading(2, "Runs" + suffix),
+        Markdown(metrics_table([r.results for r in runs])),
     ]
 
 
@@ -128,11 +125,11 @@ def _run_blocks(results: Mapping[str, Any], figs: _Figures) -> list[Block]:
     return blocks
 
 
-def _method_blocks(name: str, runs: Sequence[Mapping[str, Any]], figs: _Figures) -> list[Block]:
-    blocks: list[Block] = [Heading(2, f"Method: {name}")]
+def _method_blocks(name: str, runs: Sequence[Mapping[str, Any]], suffix: str, figs: _Figures) -> list[Block]:
+    blocks: list[Block] = [Heading(2, f"Method: {name}{suffix}")]
     started = [r for r in runs if r.get("accuracy_matrix")]
     if started:
-        blocks.append(figs.draw(_figures.accuracy_over_sequence, started, f"sequence-{name}",
+        blocks.append(figs.draw(_figures.accuracy_over_sequence, started, f"sequence-{name}{suffix}",
                                 f"{name}: each task's score after every task of the sequence, over {len(started)} "
                                 "seed(s)."))
     for results in runs:
@@ -148,13 +145,14 @@ def _phase2_blocks(transfers: Sequence[Mapping[str, Any]]) -> list[Block]:
     return blocks
 
 
-def _layout(results_list: Sequence[Mapping[str, Any]], transfers: Sequence[Mapping[str, Any]],
-            figs: _Figures) -> list[Block]:
+def _layout(results_list: Sequence[Any], transfers: Sequence[Mapping[str, Any]], figs: _Figures) -> list[Block]:
     blocks: list[Block] = []
-    if results_list:
-        blocks += _phase1_overview(results_list, figs)
-        for name, runs in _by_algorithm(results_list).items():
-            blocks += _method_blocks(name, runs, figs)
+    boards = leaderboards(results_list) if results_list else []
+    for group, rows in boards:
+        suffix = "" if len(boards) == 1 else f" ({group.name})"
+        blocks += _phase1_overview(group, rows, suffix, len(boards), figs)
+        for name, method in group.methods.items():
+            blocks += _method_blocks(name, [r.results for r in [*method.runs, *method.incomplete]], suffix, figs)
     blocks += _phase2_blocks(transfers)
     if not blocks:
         raise ReportError("nothing to report: give Phase I results or Phase II transfer results.")

@@ -1,37 +1,50 @@
-"""A leaderboard of methods: mean ± std over seeds of each metric, a rank per metric, and an overall
-rank by Borda count.
+"""A leaderboard that ranks methods apart only where the evidence does.
 
-:func:`leaderboard` turns results dicts into rows (plain dicts, JSON-serialisable);
-:func:`leaderboard_markdown` formats them. Pure Python over :func:`climb_harness.report.aggregate`,
-no plotting, no torch.
+Within one experiment (:func:`climb_harness.grouping.group_experiments`), every pair of methods is
+compared on each ranked metric by the **paired** difference over the seeds both ran
+(:func:`climb_harness.comparison.paired_difference`: the spread of the per-seed differences plus the
+evaluation noise of the shared test examples). Holm's procedure over the ``m (m - 1) / 2`` pairs of a
+metric keeps the chance of declaring any difference where there is none at ``alpha`` (5%).
+
+* A method's rank on a metric is ``1 + the number of methods significantly better on it`` (the way
+  Chatbot Arena ranks with intervals): methods that no test separates share a rank, and ranks need
+  not be consecutive.
+* The overall rank counts **significant wins** over average maximum forgetting (stability) and mean
+  knowledge transfer (plasticity): forgetting is counted once (average accuracy also rewards not
+  forgetting, as BWT does; both are shown and ranked, not counted). Ties share a rank.
+* A pair is compared only on seeds both methods ran, at least two of them; with one seed per method
+  nothing is ranked and the table says so. Every rank says how many seeds it rests on.
+* A method that did not learn (:func:`climb_harness.report.did_not_learn`) is listed last.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from climb_harness.report import aggregate, did_not_learn
+import numpy as np
 
-__all__ = ["LEADERBOARD_METRICS", "MEMORY_OPTIONS", "QUALITY_METRICS", "leaderboard", "leaderboard_markdown",
-           "memory_budget", "ranks"]
+from climb_harness.comparison import holm, paired_difference
+from climb_harness.grouping import ExperimentGroup, MethodGroup, RunLike, group_experiments
+from climb_harness.report import ReportError, did_not_learn, interval_text, run_value, summarise_methods
 
-#: Ranked columns: key (as in :func:`climb_harness.report.aggregate`) -> (title, higher is better).
+__all__ = ["ALPHA", "LEADERBOARD_METRICS", "MEMORY_OPTIONS", "QUALITY_METRICS", "compare", "experiment_heading",
+           "leaderboard", "leaderboard_markdown", "leaderboards", "memory_budget"]
+
+#: Family-wise error rate of each metric's comparisons (Holm).
+ALPHA = 0.05
+#: Ranked columns: key -> (title, higher is better).
 LEADERBOARD_METRICS: dict[str, tuple[str, bool]] = {
     "average_accuracy": ("avg acc", True),
     "average_max_forgetting": ("AMF", False),
     "bwt": ("BWT", True),
     "mean_knowledge_transfer": ("mean KT", True),
-    "wall_time_s": ("wall time (s)", False),
 }
-#: The metrics the overall (Borda) rank counts: quality only (a method is not better for being fast),
-#: and one per question (accuracy, forgetting, transfer): BWT is shown and ranked but not counted, since
-#: with per-task heads it measures forgetting again (-AMF whenever a task's best score is where it was
-#: learned) and counting both would weigh forgetting twice.
-QUALITY_METRICS: tuple[str, ...] = ("average_accuracy", "average_max_forgetting", "mean_knowledge_transfer")
+#: What the overall rank counts: one metric for not forgetting, one for learning each new task.
+QUALITY_METRICS: tuple[str, ...] = ("average_max_forgetting", "mean_knowledge_transfer")
 
 #: Replay-memory options of the algorithm config, in the order they take effect -> how to show the value.
-#: ``memory_size`` (a total over the sequence) overrides the per-task sizes in every replay plugin.
 MEMORY_OPTIONS: dict[str, str] = {
     "memory_size": "{:g}",
     "memories_per_task": "{:g}/task",
@@ -40,63 +53,13 @@ MEMORY_OPTIONS: dict[str, str] = {
 }
 
 _MISSING = "—"
-_DAGGER = " †"
-
-
-# --------------------------------------------------------------------------- pieces
-def ranks(values: Sequence[float | None], higher_is_better: bool) -> list[float]:
-    """Rank each value, 1 = best; ties share the average of the ranks they span.
-
-    ``None`` (undefined) ranks after every defined value, tied with the other ``None``.
-
-    Example:
-        >>> ranks([3.0, 1.0, 3.0, None], higher_is_better=True)
-        [1.5, 3.0, 1.5, 4.0]
-    """
-    def key(index: int) -> tuple[int, float]:
-        value = values[index]
-        if value is None:
-            return (1, 0.0)
-        return (0, -value if higher_is_better else value)
-
-    order = sorted(range(len(values)), key=key)
-    out = [0.0] * len(values)
-    start = 0
-    while start < len(order):
-        end = start
-        while end + 1 < len(order) and key(order[end + 1]) == key(order[start]):
-            end += 1
-        for index in order[start: end + 1]:
-            out[index] = (start + end) / 2 + 1
-        start = end + 1
-    return out
-
-
-def _beats(a: float | None, b: float | None, higher_is_better: bool) -> bool:
-    """Whether ``a`` is strictly better than ``b`` (a defined value beats an undefined one)."""
-    if a is None:
-        return False
-    if b is None:
-        return True
-    return a > b if higher_is_better else a < b
-
-
-def _borda(means: Mapping[str, Mapping[str, float | None]]) -> dict[str, int]:
-    """Per method: the number of (metric, other method) pairs it strictly beats, over the quality metrics."""
-    scores = dict.fromkeys(means, 0)
-    for key in QUALITY_METRICS:
-        higher = LEADERBOARD_METRICS[key][1]
-        for name in means:
-            scores[name] += sum(_beats(means[name][key], means[other][key], higher) for other in means if other != name)
-    return scores
 
 
 def memory_budget(results: Mapping[str, Any]) -> str | None:
     """The replay memory budget that a run's config sets, as text (``"1000"``, ``"250/task"``), or ``None``.
 
     Reads ``algorithm_options`` (the options as the algorithm ran, defaults filled in; results files
-    before it existed: ``config.algorithm.options``, the options the config gave) for
-    :data:`MEMORY_OPTIONS`, the first one set (not null) winning.
+    before it existed: ``config.algorithm.options``), the first of :data:`MEMORY_OPTIONS` set winning.
     """
     algorithm = (results.get("config") or {}).get("algorithm")
     given = (algorithm.get("options") or {}) if isinstance(algorithm, Mapping) else {}
@@ -108,123 +71,194 @@ def memory_budget(results: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _memories(results_list: Sequence[Mapping[str, Any]]) -> dict[str, str | None]:
-    """Per algorithm: its runs' distinct memory budgets joined by ", " (``None`` when no run sets one)."""
-    found: dict[str, list[str]] = {}
-    for results in results_list:
-        budgets = found.setdefault(str(results.get("algorithm", "?")), [])
-        budget = memory_budget(results)
-        if budget is not None and budget not in budgets:
-            budgets.append(budget)
-    return {name: ", ".join(budgets) or None for name, budgets in found.items()}
+# --------------------------------------------------------------------------- comparisons
+def _paired_values(a: MethodGroup, b: MethodGroup, key: str) -> tuple[list[float], list[float], Any, Any]:
+    """The two methods' values on the seeds both ran (and define the metric), with their replicates."""
+    mine = {run.seed: run for run in a.runs}
+    values_a, values_b, reps_a, reps_b = [], [], [], []
+    for run_b in b.runs:
+        run_a = mine.get(run_b.seed)
+        if run_a is None:
+            continue
+        x, y = run_value(run_a.results, key), run_value(run_b.results, key)
+        if x is None or y is None:
+            continue
+        values_a.append(x)
+        values_b.append(y)
+        ra, rb = run_a.replicates(), run_b.replicates()
+        reps_a.append(None if ra is None or key not in ra else ra[key])
+        reps_b.append(None if rb is None or key not in rb else rb[key])
+    if reps_a and all(r is not None for r in reps_a + reps_b):
+        return values_a, values_b, np.stack(reps_a), np.stack(reps_b)
+    return values_a, values_b, None, None
 
 
-def _overall(names: list[str], borda: Mapping[str, int], flagged: set[str]) -> tuple[list[str], dict[str, float]]:
-    """Order (Borda descending, name; methods that did not learn last) and overall ranks (ties averaged)."""
-    order: list[str] = []
-    rank: dict[str, float] = {}
-    for group in ([n for n in names if n not in flagged], [n for n in names if n in flagged]):
-        ordered = sorted(group, key=lambda n: (-borda[n], n))
-        within = ranks([float(borda[n]) for n in ordered], higher_is_better=True)
-        rank.update({n: len(order) + r for n, r in zip(ordered, within)})
-        order += ordered
-    return order, rank
+def compare(group: ExperimentGroup, key: str, alpha: float = ALPHA) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every pair of methods on one metric: the paired difference (first minus second), its seeds, its
+    p-value and whether Holm's procedure over all pairs declares it (see the module docstring).
+
+    Returns:
+        ``{(a, b): {"difference": Estimate | None, "seeds": n, "significant": bool}}``; pairs with fewer than
+        two common seeds get ``difference`` None and are never significant.
+    """
+    names = list(group.methods)
+    pairs = list(itertools.combinations(names, 2))
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for a, b in pairs:
+        xa, xb, ra, rb = _paired_values(group.methods[a], group.methods[b], key)
+        difference = paired_difference(xa, xb, ra, rb) if len(xa) >= 2 else None
+        found[(a, b)] = {"difference": difference, "seeds": len(xa), "significant": False}
+    decisions = holm([None if v["difference"] is None else v["difference"].p_value for v in found.values()], alpha)
+    for (pair, value), significant in zip(found.items(), decisions):
+        value["significant"] = significant
+    return found
+
+
+def _better(pair: tuple[str, str], value: Mapping[str, Any], higher: bool) -> str | None:
+    """The method a significant comparison favours (None when not significant)."""
+    if not value["significant"]:
+        return None
+    first_higher = value["difference"].mean > 0
+    return pair[0] if first_higher == higher else pair[1]
 
 
 # --------------------------------------------------------------------------- the table
-def leaderboard(results_list: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One row per method, sorted by overall rank (ties by name).
+def _ranked(group: ExperimentGroup, alpha: float) -> tuple[dict[str, dict[str, int]], dict[str, int], dict[str, int]]:
+    """Per metric, each method's rank; per method, its significant wins over QUALITY_METRICS; and the
+    smallest number of seeds any decisive comparison rested on, per method."""
+    names = list(group.methods)
+    ranks: dict[str, dict[str, int]] = {}
+    wins = dict.fromkeys(names, 0)
+    seeds: dict[str, int] = {}
+    for key, (_, higher) in LEADERBOARD_METRICS.items():
+        beaten_by = {name: 0 for name in names}
+        for pair, value in compare(group, key, alpha).items():
+            winner = _better(pair, value, higher)
+            if value["difference"] is not None:
+                for name in pair:
+                    seeds[name] = min(seeds.get(name, value["seeds"]), value["seeds"])
+            if winner is None:
+                continue
+            loser = pair[1] if winner == pair[0] else pair[0]
+            beaten_by[loser] += 1
+            if key in QUALITY_METRICS:
+                wins[winner] += 1
+        ranks[key] = {name: 1 + beaten_by[name] for name in names}
+    return ranks, wins, seeds
 
-    Each metric of :data:`LEADERBOARD_METRICS` is summarised over the method's complete runs by
-    :func:`climb_harness.report.aggregate` (mean, sample std, count) and ranked across methods, 1 =
-    best (higher is better for average accuracy, BWT and mean knowledge transfer; lower for average
-    maximum forgetting and wall time), ties sharing their average rank and an undefined mean ranking
-    last.
 
-    The overall rank is a Borda count over the quality metrics (:data:`QUALITY_METRICS`, not wall
-    time): a method scores one point per (metric, other method) pair where its mean is strictly
-    better, and methods are ordered by points. Borda, as MTEB ranks its models: it needs only the
-    order on each metric, so metrics on different scales (accuracy in points, knowledge transfer in
-    per cent of a gain, which can run to -100 and beyond) weigh the same and one extreme value cannot
-    dominate as it would in a mean of raw scores; and it is robust to a metric on which all methods
-    tie. A method that did not learn (:func:`climb_harness.report.did_not_learn`: its "no
-    forgetting" is no finding) keeps its per-metric ranks but is ranked after every other method.
+def leaderboard(results_list: Sequence[RunLike], alpha: float = ALPHA, level: float = 0.95) -> list[dict[str, Any]]:
+    """One row per method of ONE experiment, ordered by overall rank (methods that did not learn last).
 
     Returns:
-        Rows of ``{"method", "runs", "incomplete_runs", "seeds", "memory" (text or None),
-        "did_not_learn", "metrics": {key: {"mean", "std", "n", "rank"}}, "borda", "overall_rank"}``.
+        Rows of ``{"method", "runs", "incomplete_runs", "seeds", "memory", "did_not_learn", "ranked" (False
+        when no pair of methods shares two seeds), "rank_seeds" (the fewest seeds a comparison of this
+        method rested on), "metrics": {key: {"mean", "std", "n", "low", "high", "rank"}}, "costs": {...},
+        "wins", "overall_rank"}``.
+
+    Raises:
+        ReportError: The runs come from more than one experiment (use :func:`leaderboards`).
     """
-    summary = aggregate(results_list)
-    names = list(summary)
-    means = {n: {k: summary[n][k]["mean"] for k in LEADERBOARD_METRICS} for n in names}
-    per_metric = {k: dict(zip(names, ranks([means[n][k] for n in names], higher)))
-                  for k, (_, higher) in LEADERBOARD_METRICS.items()}
-    borda = _borda(means)
-    flagged = {n for n in names if did_not_learn(summary[n])}
-    order, overall = _overall(names, borda, flagged)
-    memory = _memories(results_list)
-    return [
-        {
-            "method": name,
-            "runs": summary[name]["runs"],
-            "incomplete_runs": summary[name]["incomplete_runs"],
-            "seeds": list(summary[name]["seeds"]),
-            "memory": memory.get(name),
-            "did_not_learn": name in flagged,
-            "metrics": {key: {"mean": summary[name][key]["mean"], "std": summary[name][key]["std"],
-                              "n": summary[name][key]["n"], "rank": per_metric[key][name]}
+    groups = group_experiments(results_list)
+    if len(groups) > 1:
+        raise ReportError(f"the runs come from {len(groups)} experiments; rank each on its own (leaderboards()).")
+    return _rows(groups[0], alpha, level) if groups else []
+
+
+def leaderboards(results_list: Sequence[RunLike], alpha: float = ALPHA,
+                 level: float = 0.95) -> list[tuple[ExperimentGroup, list[dict[str, Any]]]]:
+    """A leaderboard per experiment, in order of first appearance."""
+    return [(group, _rows(group, alpha, level)) for group in group_experiments(results_list)]
+
+
+def _rows(group: ExperimentGroup, alpha: float, level: float) -> list[dict[str, Any]]:
+    summary = summarise_methods(group, level)
+    ranks, wins, seeds = _ranked(group, alpha)
+    ranked = bool(seeds)
+    flagged = {name for name in group.methods if did_not_learn(summary[name])}
+    names = list(group.methods)
+    more_wins = {name: sum(wins[o] > wins[name] for o in names if (o in flagged) == (name in flagged)) for name in names}
+    order = sorted(names, key=lambda n: (n in flagged, -wins[n], n))
+    first_flagged = len(names) - len(flagged)
+    rows = []
+    for name in order:
+        overall = 1 + more_wins[name] + (first_flagged if name in flagged else 0)
+        runs = group.methods[name].runs
+        rows.append({
+            "method": name, "runs": len(runs), "incomplete_runs": len(group.methods[name].incomplete),
+            "seeds": group.methods[name].seeds, "memory": _memory(group.methods[name]),
+            "did_not_learn": name in flagged, "ranked": ranked, "rank_seeds": seeds.get(name),
+            "metrics": {key: {**summary[name][key], "rank": ranks[key][name] if ranked else None}
                         for key in LEADERBOARD_METRICS},
-            "borda": borda[name],
-            "overall_rank": overall[name],
-        }
-        for name in order
-    ]
+            "costs": {key: summary[name][key] for key in ("wall_time_s", "peak_memory_mb")},
+            "wins": wins[name] if ranked else None, "overall_rank": overall if ranked else None,
+        })
+    return rows
 
 
-def _rank_text(rank: float) -> str:
-    return f"{rank:g}"
+def _memory(method: MethodGroup) -> str | None:
+    budgets: list[str] = []
+    for run in [*method.runs, *method.incomplete]:
+        budget = memory_budget(run.results)
+        if budget is not None and budget not in budgets:
+            budgets.append(budget)
+    return ", ".join(budgets) or None
 
 
 def _cell(stat: Mapping[str, Any], digits: int) -> str:
-    """``mean ± std (rank)``; the mean alone for one run; — when undefined."""
-    if stat["mean"] is None:
-        return f"{_MISSING} ({_rank_text(stat['rank'])})"
-    value = f"{stat['mean']:.{digits}f}" + ("" if stat["std"] is None else f" ± {stat['std']:.{digits}f}")
-    return f"{value} ({_rank_text(stat['rank'])})"
+    text = interval_text(stat, digits)
+    return text if stat.get("rank") is None else f"{text} ({stat['rank']})"
 
 
-def _runs_text(row: Mapping[str, Any]) -> str:
-    return str(row["runs"]) + (f" (+{row['incomplete_runs']} incomplete)" if row["incomplete_runs"] else "")
-
-
-def leaderboard_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
-    """The rows of :func:`leaderboard` as a Markdown table with notes below it.
-
-    Columns: overall rank, method (``†``: did not learn), runs, replay memory budget (— where the
-    config sets none), each metric as ``mean ± std (rank)`` (the mean alone for one seed), and the
-    Borda points.
-    """
-    header = ["rank", "method", "runs", "memory", *(f"{title} {'↑' if higher else '↓'}"
-                                                    for title, higher in LEADERBOARD_METRICS.values()), "Borda"]
+def leaderboard_markdown(rows: Sequence[Mapping[str, Any]], alpha: float = ALPHA) -> str:
+    """The rows of :func:`leaderboard` as a Markdown table with notes that say what the ranks rest on."""
+    ranked = bool(rows) and bool(rows[0]["ranked"])
+    header = ["rank", "method", "seeds", "memory",
+              *(f"{title} {'↑' if higher else '↓'}" for title, higher in LEADERBOARD_METRICS.values()), "wins",
+              "wall time (s)"]
     body = [
-        [_rank_text(row["overall_rank"]), row["method"] + (_DAGGER if row["did_not_learn"] else ""), _runs_text(row),
+        [("—" if row["overall_rank"] is None else str(row["overall_rank"])),
+         row["method"] + (" †" if row["did_not_learn"] else ""),
+         str(row["runs"]) + (f" (+{row['incomplete_runs']} incomplete)" if row["incomplete_runs"] else ""),
          row["memory"] or _MISSING,
-         *(_cell(row["metrics"][key], 1 if key == "wall_time_s" else 2) for key in LEADERBOARD_METRICS),
-         str(row["borda"])]
+         *(_cell(row["metrics"][key], 2) for key in LEADERBOARD_METRICS),
+         "—" if row["wins"] is None else str(row["wins"]),
+         interval_text(row["costs"]["wall_time_s"], 1)]
         for row in rows
     ]
-    align = ["---:", "---", "---:", "---", *["---:"] * len(LEADERBOARD_METRICS), "---:"]
+    align = ["---:", "---", "---:", "---", *["---:"] * len(LEADERBOARD_METRICS), "---:", "---:"]
     lines = ["| " + " | ".join(cells) + " |" for cells in [header, align, *body]]
-    quality = ", ".join(LEADERBOARD_METRICS[k][0] for k in QUALITY_METRICS)
-    notes = [
-        "mean ± std over seeds (the mean alone for one seed), the method's rank on that metric in parentheses "
-        "(1 = best, ties share the average rank, — ranks last). ↑ higher is better, ↓ lower is better.",
-        f"Overall rank: Borda count over {quality} (one point per metric and per method beaten; BWT, which "
-        "measures forgetting again, and wall time are not counted), ties broken by name.",
-        "memory: the replay budget each run stored (its algorithm options, defaults included; — for methods without one).",
-    ]
+    seeds = sorted({row["rank_seeds"] for row in rows if row.get("rank_seeds")})
+    if ranked:
+        notes = [
+            "Each metric: mean over seeds [95% interval], its rank in parentheses: 1 + the number of methods "
+            "significantly better on it (ties share a rank). Significance: the paired difference over the seeds both "
+            f"methods ran (seed spread plus the shared test examples' evaluation noise), Holm-corrected at "
+            f"{alpha:g} over all pairs of each metric. Ranks rest on "
+            + (f"{seeds[0]} paired seeds" if len(seeds) == 1 else f"{seeds[0]} to {seeds[-1]} paired seeds") + ".",
+            "Overall rank: significant wins on AMF (not forgetting) and mean KT (learning each new task); average "
+            "accuracy and BWT also reward not forgetting, so they are ranked but not counted. ↑ higher is better, "
+            "↓ lower is better.",
+        ]
+    else:
+        notes = ["Not ranked: no two methods share two seeds, so no difference between methods can be told from seed "
+                 "noise. The numbers are mean [95% interval] (one seed: the evaluation noise of the test examples "
+                 "only); run more seeds (seeds: [0, 1, 2, ...]) to rank them."]
+    notes.append("memory: the replay budget each run stored (its algorithm options; — for methods without one).")
     flagged = [row["method"] for row in rows if row["did_not_learn"]]
     if flagged:
-        notes.append(f"† did not learn (mean knowledge transfer below -50): {', '.join(flagged)}; its low "
-                     "forgetting is no finding, so it is ranked last whatever its points.")
+        notes.append(f"† did not learn (mean knowledge transfer below -50): {', '.join(flagged)}; its low forgetting is "
+                     "no finding, so it is listed last.")
     return "\n".join(lines + [""] + [f"- {note}" for note in notes])
+
+
+def experiment_heading(group: ExperimentGroup, total: int) -> str:
+    """One line naming an experiment group (and how it differs from the others in the report)."""
+    seeds = sorted({run.seed for run in group.runs() if run.complete}, key=str)
+    text = f"Experiment {group.title}: {len(group.methods)} method(s), seeds {seeds}"
+    if total > 1 and group.differs:
+        text += f"; differs from the others in {', '.join(group.differs)}"
+    if group.derived:
+        text += " (grouped by its config: results written before experiment fingerprints)"
+    return text
+

@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from climb_harness.results import write_json
+from climb_harness.results import atomic_write_bytes, write_json
 
 
 def cache_dir(configured: str | None) -> Path:
@@ -132,23 +132,94 @@ def direct_key(encoder: Mapping[str, Any], task: Mapping[str, Any], training: Ma
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
-def direct_reference(key: str, task_name: str, cache: Path, compute: Callable[[Path], tuple[float, list[float]]],
-                     describe: Mapping[str, Any]) -> tuple[float, list[float] | None, str]:
+#: The direct reference's per-example statistics: ``(example indices, statistics)`` on the report split.
+Statistics = tuple["np.ndarray", "np.ndarray"]
+
+
+def _number(value: Any, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= float(value) <= high:
+        raise ValueError(f"{str(value)[:40]!r} is not a number in [{low:g}, {high:g}]")
+    return float(value)
+
+
+def _read_entry(path: Path, key: str, task_name: str) -> tuple[float, list[float] | None]:
+    """A cache entry's score and interval, validated (a damaged or foreign entry raises ValueError)."""
+    if path.stat().st_size > 1_000_000:
+        raise ValueError("the entry is over 1 MB")
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ValueError("the entry is nested too deeply") from None
+    if not isinstance(entry, dict):
+        raise ValueError("the entry is not a JSON object")
+    if entry.get("key") != key or entry.get("task") != task_name:
+        raise ValueError("its 'key' or 'task' does not match its file name")
+    score = _number(entry.get("score"), 0.0, 100.0)
+    interval = entry.get("interval")
+    if interval is None:
+        return score, None
+    if not isinstance(interval, list) or len(interval) != 2:
+        raise ValueError("its 'interval' is not a [low, high] pair")
+    low, high = (_number(x, 0.0, 100.0) for x in interval)
+    if not low <= score <= high:
+        raise ValueError(f"its interval [{low}, {high}] does not contain its score {score}")
+    return score, [low, high]
+
+
+def statistics_path(entry: Path | str) -> Path:
+    """Where a cache entry keeps the reference's per-example statistics."""
+    return Path(entry).with_suffix(".stats.safetensors")
+
+
+def read_statistics(entry: Path | str) -> Statistics | None:
+    """The per-example statistics beside a cache entry, validated; ``None`` when absent or invalid."""
+    import numpy as np
+    from safetensors import SafetensorError, safe_open
+
+    path = statistics_path(entry)
+    try:
+        if path.stat().st_size > 2**31:
+            return None
+        with safe_open(str(path), framework="numpy") as handle:
+            index, stats = handle.get_tensor("index"), handle.get_tensor("stats")
+    except (OSError, SafetensorError, ValueError, TypeError, KeyError):
+        return None
+    valid = (index.dtype == np.int64 and index.ndim == 1 and len(index) > 0 and index[0] >= 0
+             and bool(np.all(np.diff(index) > 0)) and stats.dtype == np.float64 and stats.ndim == 2
+             and len(stats) == len(index) and bool(np.all(np.isfinite(stats))) and bool(np.all(stats >= 0)))
+    return (index, stats) if valid else None
+
+
+def direct_reference(key: str, task_name: str, cache: Path,
+                     compute: Callable[[Path], tuple[float, list[float], Statistics | None]],
+                     describe: Mapping[str, Any], warn: Callable[[str], None] | None = None,
+                     ) -> tuple[float, list[float] | None, str, Statistics | None]:
     """The cached direct score under ``key``, or ``compute(tmp_dir)`` stored there.
 
-    Returns ``(score, interval, path)``; ``compute`` returns the score and its interval.
+    Returns ``(score, interval, path, statistics)``; ``compute`` returns the score, its interval and the
+    per-example statistics (kept beside the entry). An entry that fails validation (a score outside
+    [0, 100] or not finite, an interval that is not an ordered pair around the score, a key or task that
+    does not match its file name, missing statistics) is recomputed, with a warning through ``warn``.
     """
     path = cache / "direct" / f"{task_name}-{key}.json"
     if path.is_file():
         try:
-            entry = json.loads(path.read_text())
-            interval = entry.get("interval")
-            return float(entry["score"]), None if interval is None else [float(x) for x in interval], str(path)
-        except (ValueError, KeyError, OSError, TypeError, AttributeError):
-            pass  # a damaged cache entry is recomputed
+            score, interval = _read_entry(path, key, task_name)
+            statistics = read_statistics(path)
+            if statistics is None:
+                raise ValueError(f"its per-example statistics ({statistics_path(path).name}) are missing or invalid")
+            return score, interval, str(path), statistics
+        except (ValueError, KeyError, OSError, TypeError, AttributeError) as exc:
+            if warn is not None:
+                warn(f"warning: the cached direct reference {path} cannot be used ({str(exc)[:200]}); recomputing it.")
     with tempfile.TemporaryDirectory(prefix="climb-direct-") as tmp:
-        score, interval = compute(Path(tmp))
-    write_json(path, {"score": score, "interval": interval, "task": task_name, "key": key, **describe},
-               "free space (or make the cache folder writable) and rerun with --resume",
-               "point references.cache_dir (or CLIMB_CACHE_DIR) at another folder")
-    return score, interval, str(path)
+        score, interval, statistics = compute(Path(tmp))
+    fix, elsewhere = ("free space (or make the cache folder writable) and rerun with --resume",
+                      "point references.cache_dir (or CLIMB_CACHE_DIR) at another folder")
+    if statistics is not None:
+        from safetensors.numpy import save
+
+        index, stats = statistics
+        atomic_write_bytes(statistics_path(path), save({"index": index, "stats": stats}), fix, elsewhere)
+    write_json(path, {"score": score, "interval": interval, "task": task_name, "key": key, **describe}, fix, elsewhere)
+    return score, interval, str(path), statistics

@@ -162,88 +162,104 @@ def did_not_learn(summary: Mapping[str, Any]) -> bool:
     return kt.get("mean") is not None and kt["mean"] < NOT_LEARNED_KT
 
 
-def aggregate(results_list: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Group complete runs by algorithm and summarise each scalar metric and cost over their seeds.
+def run_value(results: Mapping[str, Any], key: str) -> float | None:
+    """One run's scalar metric (:data:`SCALAR_METRICS`) or cost (:data:`COSTS`); None where undefined."""
+    if key in COSTS:
+        timing = results.get("timing") or {}
+        value = timing.get("total_seconds" if key == "wall_time_s" else key)
+        return None if value is None else float(value)
+    value = scalar_metrics(results).get(key)
+    return None if value is None else float(value)
 
-    Returns ``{algorithm: {"runs": n, "seeds": [...], "tasks": [...], "<metric>": {"mean", "std",
-    "n"}, "wall_time_s": {...}, "peak_memory_mb": {...}}}`` in order of first appearance. ``std`` is
-    the sample standard deviation (ddof 1), ``None`` for a single run; ``n`` counts the runs where the
-    value is defined. Runs whose status is not ``complete`` are left out (their numbers are partial)
-    and counted in ``incomplete_runs``. Runs of one algorithm must share a task order.
-    """
-    groups: dict[str, list[Mapping[str, Any]]] = {}
-    incomplete: dict[str, int] = {}
-    for results in results_list:
-        name = str(results.get("algorithm", "?"))
-        if results.get("status") != "complete":
-            incomplete[name] = incomplete.get(name, 0) + 1
-            groups.setdefault(name, [])
-            continue
-        group = groups.setdefault(name, [])
-        if group and list(group[0].get("tasks", [])) != list(results.get("tasks", [])):
-            raise ReportError(
-                f"runs of algorithm '{name}' use different task orders ({group[0].get('tasks')} and "
-                f"{results.get('tasks')}); aggregate one task order at a time."
-            )
-        if group and _protocol(group[0]) != _protocol(results):
-            raise ReportError(
-                f"runs of algorithm '{name}' were scored under different protocols ({_protocol(group[0])} and "
-                f"{_protocol(results)}); aggregate runs of one protocol (one harness version) at a time."
-            )
-        group.append(results)
+
+def _stat(estimate: Any) -> dict[str, Any]:
+    """An :class:`climb_harness.comparison.Estimate` as the summary's plain dict (``None``: undefined)."""
+    if estimate is None:
+        return {"mean": None, "std": None, "n": 0, "low": None, "high": None, "eval_se": None}
+    return {"mean": estimate.mean, "std": estimate.seed_sd, "n": estimate.seeds, "low": estimate.low,
+            "high": estimate.high, "eval_se": estimate.eval_se}
+
+
+def summarise_methods(group: Any, level: float = 0.95) -> dict[str, dict[str, Any]]:
+    """Per method of one :class:`climb_harness.grouping.ExperimentGroup`: its seeds, and every scalar metric
+    and cost over them with the interval of :func:`climb_harness.grouping.estimate`."""
+    from climb_harness.grouping import estimate
+
     out: dict[str, dict[str, Any]] = {}
-    for name, runs in groups.items():
-        per_run = [scalar_metrics(r) for r in runs]
-        timing = [r.get("timing") or {} for r in runs]
+    for label, method in group.methods.items():
         summary: dict[str, Any] = {
-            "runs": len(runs),
-            "incomplete_runs": incomplete.get(name, 0),
-            "seeds": [r.get("seed") for r in runs],
-            "tasks": list(runs[0].get("tasks", [])) if runs else [],
+            "runs": len(method.runs), "incomplete_runs": len(method.incomplete), "seeds": method.seeds,
+            "tasks": list(method.runs[0].results.get("tasks", [])) if method.runs else [],
         }
         for key in SCALAR_METRICS:
-            summary[key] = mean_std([values[key] for values in per_run])
-        summary["wall_time_s"] = mean_std([t.get("total_seconds") for t in timing])
-        summary["peak_memory_mb"] = mean_std([t.get("peak_memory_mb") for t in timing])
-        out[name] = summary
+            summary[key] = _stat(estimate(method, key, level))
+        for key in COSTS:  # a cost is never below 0
+            stat = _stat(estimate(method, key, level))
+            summary[key] = {**stat, "low": None if stat["low"] is None else max(0.0, stat["low"])}
+        out[label] = summary
     return out
 
 
-def _protocol(results: Mapping[str, Any]) -> tuple[str, str]:
-    """(selection split, report split) of a run; schema 1.0 selected and reported on ``eval_split``."""
-    protocol = results.get("protocol")
-    if protocol:
-        return str(protocol.get("selection_split")), str(protocol.get("report_split"))
-    legacy = str(results.get("eval_split", "val"))
-    return legacy, legacy
+def aggregate(results_list: Sequence[Any], level: float = 0.95) -> dict[str, dict[str, Any]]:
+    """Summarise the complete runs of ONE experiment by method (label), over their seeds.
 
+    Takes results dicts or :class:`climb_harness.grouping.Run` objects (a Run that knows its file adds the
+    evaluation noise of its per-example scores to the intervals). Returns ``{label: {"runs", "incomplete_runs",
+    "seeds", "tasks", "<metric or cost>": {"mean", "std", "n", "low", "high", "eval_se"}}}`` in order of first
+    appearance; ``std`` is the spread over seeds (``None`` for one seed), ``[low, high]`` the interval of
+    :func:`climb_harness.comparison.seed_estimate` (``None`` when nothing is known about the noise).
 
-def _pm(stat: Mapping[str, Any], digits: int) -> str:
-    if stat["mean"] is None:
-        return _MISSING
-    if stat["std"] is None:
-        return _fmt(stat["mean"], digits)
-    return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f}"
-
-
-def aggregate_table(results: Sequence[Mapping[str, Any]] | Mapping[str, Mapping[str, Any]]) -> str:
-    """A Markdown table, one row per algorithm, of "mean ± std" over seeds (just the mean for one run).
-
-    Takes a list of results dicts, or what :func:`aggregate` returned. A method marked † did not
-    learn (:func:`did_not_learn`): read no "no forgetting" into its row.
+    Raises:
+        ReportError: The runs belong to more than one experiment (their fingerprints differ): averaging them
+            as seeds would mix different experiments; :func:`climb_harness.grouping.group_experiments`
+            separates them.
     """
+    from climb_harness.grouping import GroupingError, group_experiments
+
+    try:
+        groups = group_experiments(results_list)
+    except GroupingError as exc:
+        raise ReportError(str(exc)) from None
+    if len(groups) > 1:
+        differs = "; ".join(f"{g.title}: {', '.join(g.differs) or 'settings differ'}" for g in groups[:3])
+        raise ReportError(f"these runs come from {len(groups)} different experiments ({differs}); they cannot be "
+                          "averaged as seeds. Summarise one experiment at a time (climb report shows each as its own group).")
+    return summarise_methods(groups[0], level) if groups else {}
+
+
+def interval_text(stat: Mapping[str, Any], digits: int = 2) -> str:
+    """``mean [low, high]``; the mean alone when there is no interval; — when undefined."""
+    if stat.get("mean") is None:
+        return _MISSING
+    if stat.get("low") is None:
+        return _fmt(stat["mean"], digits)
+    return f"{stat['mean']:.{digits}f} [{stat['low']:.{digits}f}, {stat['high']:.{digits}f}]"
+
+
+def aggregate_table(results: Sequence[Any] | Mapping[str, Mapping[str, Any]]) -> str:
+    """A Markdown table, one row per method of one experiment: ``mean [95% interval]`` of every metric and
+    cost over the seeds (:func:`aggregate`). A method marked † did not learn (:func:`did_not_learn`): read no
+    "no forgetting" into its row."""
     summary = results if isinstance(results, Mapping) else aggregate(results)
-    header = ["algorithm", "runs", *SCALAR_METRICS.values(), *COSTS.values()]
+    header = ["algorithm", "seeds", *SCALAR_METRICS.values(), *COSTS.values()]
     rows = [
         [
             name + (" †" if did_not_learn(s) else ""),
             str(s["runs"]),
-            *(_pm(s[key], 2) for key in SCALAR_METRICS),
-            *(_pm(s[key], 1) for key in COSTS),
+            *(interval_text(s[key], 2) for key in SCALAR_METRICS),
+            *(interval_text(s[key], 1) for key in COSTS),
         ]
         for name, s in summary.items()
     ]
-    return _markdown(header, rows, right_from=1)
+    return _markdown(header, rows, right_from=1) + "\n\n" + INTERVAL_NOTE
+
+
+#: What the intervals of :func:`aggregate_table` and the leaderboard are.
+INTERVAL_NOTE = (
+    "mean over seeds [95% interval]: Student t on the seed spread, combined with the evaluation noise of the "
+    "shared test examples (a cluster bootstrap of each task's example groups, applied to every seed at once) where "
+    "the runs kept their per-example scores; one seed shows the evaluation noise only. Costs: over seeds only."
+)
 
 
 # --------------------------------------------------------------------------- Phase II

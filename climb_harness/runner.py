@@ -59,7 +59,7 @@ from tqdm.auto import tqdm
 
 from climb_harness import parallel
 from climb_harness.api import Algorithm, OptimizerConfig, Task, TaskInfo
-from climb_harness.confidence import DEFAULT_LEVEL, DEFAULT_RESAMPLES, bootstrap_interval
+from climb_harness.confidence import DEFAULT_LEVEL, DEFAULT_RESAMPLES, INTERVAL_METHOD, group_codes, score_interval, task_stream
 from climb_harness.checkpoints import (
     algorithm_path,
     check_metadata,
@@ -73,9 +73,12 @@ from climb_harness.checkpoints import (
 from climb_harness.data import BatchLoader, SplitData, load_split
 from climb_harness.errors import ClimbError, ConfigError, RunError
 from climb_harness.events import EventLog
+from climb_harness.example_scores import SCORES_FILE, ScoresError, ScoresRecorder, read_run_scores
 from climb_harness.heads import ContinualModel, ScoreAccumulator, statistic_kind
+from climb_harness.uncertainty import run_intervals
 from climb_harness.results import (
     RESULTS_FILE,
+    atomic_write_bytes,
     blame,
     clip,
     component_source,
@@ -91,7 +94,7 @@ from climb_harness.results import (
 )
 
 #: The files a run folder's atomic writes target: the only temporary files ``--resume`` removes.
-RUN_FILES = (RESULTS_FILE, "config.json", "task-*.safetensors")
+RUN_FILES = (RESULTS_FILE, "config.json", "task-*.safetensors", SCORES_FILE)
 
 
 @dataclasses.dataclass
@@ -117,6 +120,7 @@ class TrainingOptions:
     compile: bool | str = False  # torch.compile the encoder in place: true / "default", "reduce-overhead", "max-autotune"
     device: str = "auto"
     progress: bool = True
+    threads: int = 1  # torch intra-op threads of every process that trains (local, Ray cells, data parallel)
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> TrainingOptions:
@@ -310,7 +314,8 @@ def seed_everything(seed: int, *stream: int) -> None:
 
 
 _EVAL_STREAM = 999_983  # seeds the RNG inside evaluation
-_CI_STREAM = 0xC1  # seeds the bootstrap of each accuracy-matrix entry
+#: results.json's schema version: 1.2 added per-example scores (scores.safetensors), metrics_ci and experiment.
+RESULTS_SCHEMA = "1.2"
 
 
 @contextlib.contextmanager
@@ -526,6 +531,11 @@ class RunSpec:
     split_cache: dict[Any, SplitData] | None = None
     #: Logger objects (climb_harness.api.Logger) the experiment enabled for this run.
     loggers: Sequence[Any] = ()
+    #: Per task: the direct fine-tuning reference's ``(example indices, statistics)`` on the report split,
+    #: kept in scores.safetensors so that knowledge transfer's interval resamples both sides together.
+    direct_statistics: Mapping[str, tuple[np.ndarray, np.ndarray]] = dataclasses.field(default_factory=dict)
+    #: results.json's ``experiment``: the fingerprints that say which runs may be aggregated as seeds.
+    experiment: Mapping[str, Any] | None = None
 
 
 class Runner:
@@ -583,6 +593,7 @@ class Runner:
     # ------------------------------------------------------------------ set-up
     def _build(self) -> None:
         spec = self.spec
+        torch.set_num_threads(self.training.threads)  # the float rounding depends on it: the same in every backend
         seed_everything(spec.seed)  # same initial weights for every algorithm under one seed
         encoder = blame("encoder", self._encoder_name(), spec.encoder_factory, "being built",
                         spec.encoder_factory, spec.sources.get("encoder"))
@@ -605,6 +616,8 @@ class Runner:
         self.splits = {role: self._load_splits(split) for role, split in
                        (("train", "train"), ("selection", spec.selection_split), ("report", spec.report_split))}
         self.train_data = self.splits["train"]
+        self.groups = {name: group_codes([getattr(example, "group", None) for example in data.examples])
+                       for name, data in self.splits["report"].items()}
         self.loader = BatchLoader({f"{role}/{task}": data for role, by_task in self.splits.items() for task, data in by_task.items()},
                                   self.training.num_workers, pin_memory=self.device.type == "cuda",
                                   prefetch_factor=self.training.prefetch_factor)
@@ -676,32 +689,61 @@ class Runner:
                 batch = {k: v.to(self.device, non_blocking=True) for k, v in cpu.items()}
                 with self._autocast():
                     logits = self.model(task, batch)
-                score.update(logits.float(), batch["targets"])
+                score.update(logits.float(), batch["targets"], kept)
                 examples += len(kept)
             self.model.train(was_training)
             if self.dp is not None:  # every process's contiguous share, in order: each example once
-                score.merge(self.dp.gather(score.statistics()))
+                shares = self.dp.gather((score.statistics(), score.indices()))
+                score.merge([stats for stats, _ in shares], [index for _, index in shares])
                 examples = len(score.statistics())  # the clock counts the whole split, as in one process
         self.clock.eval_seconds += time.perf_counter() - started
         self.clock.eval_examples += examples
         return score
 
     def report_row(self, row: int) -> tuple[list[float], list[list[float]]]:
-        """Scores and bootstrap intervals of every task on the report split (``row`` -1: before training)."""
+        """Scores and intervals of every task on the report split (``row`` -1: before training); the
+        per-example statistics go to scores.safetensors (:mod:`climb_harness.example_scores`)."""
         scores, intervals = [], []
-        for column, name in enumerate(self.task_order):
+        for name in self.task_order:
             stats = self.evaluate(name, "report")
-            if len(stats.statistics()) == 0:
+            values, index = stats.statistics(), stats.indices()
+            if len(values) == 0:
                 raise RunError(f"Task {name!r} has no examples in its {self.spec.report_split!r} split, which every score is "
                                "reported on (protocol.report_split); give the task labelled examples there, or choose "
                                "another report split.")
             scores.append(round(stats.value(), 6))
-            low, high = bootstrap_interval(
-                statistic_kind(self.infos[name]), stats.statistics(), (self.spec.seed, row + 1, column, _CI_STREAM),
-                int(self.spec.confidence["resamples"]), float(self.spec.confidence["level"]),
+            low, high = score_interval(
+                statistic_kind(self.infos[name]), values, self.groups[name][index], float(self.spec.confidence["level"]),
+                int(self.spec.confidence["resamples"]), task_stream(name),
             )
             intervals.append([round(low, 6), round(high, 6)])
+            self.scores.add("row", row + 1, name, index, values)
         return scores, intervals
+
+    def _start_scores(self) -> None:
+        """A fresh scores record: every report example's group, and the direct references' statistics."""
+        self.scores = ScoresRecorder(self.task_order, [statistic_kind(self.infos[t]) for t in self.task_order])
+        for name in self.task_order:
+            self.scores.set_groups(name, self.groups[name])
+            if name in self.spec.direct_statistics:
+                index, stats = self.spec.direct_statistics[name]
+                self.scores.add("direct", 0, name, index, stats)
+
+    def _resume_scores(self, done: int) -> None:
+        """The scores of the rows already measured (before training and the ``done`` completed tasks)."""
+        path = self.spec.output_dir / SCORES_FILE
+        try:
+            self.scores = ScoresRecorder.read(path)
+            read_run_scores(path, done + 1)  # every row up to the checkpoint is there and valid
+        except ScoresError as exc:
+            raise RunError(f"Cannot resume {self.spec.output_dir}: {exc} Start the run again in a new --output folder.") from None
+        if self.scores.tasks != self.task_order:
+            raise RunError(f"Cannot resume {self.spec.output_dir}: {path} holds the tasks {clip(self.scores.tasks, 200)}, "
+                           f"not {clip(self.task_order, 200)}. Start the run again in a new --output folder.")
+        self.scores.keep_rows(done + 1)
+
+    def _write_scores(self) -> None:
+        atomic_write_bytes(self.spec.output_dir / SCORES_FILE, self.scores.to_bytes())
 
     def _loaded(self, role: str, plan: Sequence[tuple[str, Sequence[int]]]) -> Iterator[tuple[str, list[int], dict[str, torch.Tensor]]]:
         """``(task, kept indices, CPU batch)`` of the planned batches of the ``role`` splits, collated ahead in
@@ -763,6 +805,8 @@ class Runner:
         algorithm, ctx, model = self.spec.algorithm, self.ctx, self.model
         ctx.task_index = index
         seed_everything(self.spec.seed, index + 1)
+        if self.dp is not None:  # dropout masks of every process's own (ContinualModel.rank_stream)
+            model.own_stream(self.spec.seed, self.dp.rank, index)
         self._algorithm("on_task_start", ctx)
         epochs = int(self._task_setting(task, "epochs", 1))
         lr = float(self._task_setting(task, "lr", 1e-4))
@@ -913,6 +957,7 @@ class Runner:
             if self.training.skip_unreadable_images:
                 results["skipped_examples"] = self._skipped(results.get("skipped_examples", {}))
             self._checkpoint(index)
+            self._write_scores()
             if index == len(self.task_order) - 1:
                 self._finish(results)
             write_json(self.results_path, results)
@@ -957,6 +1002,12 @@ class Runner:
             direct_ci=[refs.get("direct_ci", {}).get(t) for t in self.task_order],
             level=float(self.spec.confidence["level"]),
         )
+        if self.dp is None or self.dp.is_main:  # the file the main process wrote is the run's
+            run = read_run_scores(self.spec.output_dir / SCORES_FILE, len(self.task_order) + 1)
+            results["metrics_ci"] = run_intervals(
+                run, results["metrics"], [refs["random"][t] for t in self.task_order],
+                [refs["direct"].get(t) for t in self.task_order], int(self.spec.confidence["resamples"]),
+                float(self.spec.confidence["level"]))
         results["status"] = "complete"
         results["provenance"]["finished_at"] = now()
 
@@ -1025,11 +1076,12 @@ class Runner:
         self._algorithm("setup", self.ctx)
         if resume and self.results_path.exists():
             version = schema_version_of(self.results_path)  # before validation: an old file fails today's schema
-            if version is not None and version != "1.1":
+            if version is not None and version != RESULTS_SCHEMA:
                 raise RunError(
                     f"{self.results_path} was written by an earlier climb-harness (results schema {clip(version, 20)}, "
-                    "which selected and reported on one split); it cannot be resumed under the current protocol. Nothing was "
-                    "changed; start the run again in a new --output folder."
+                    "which kept no per-example scores to give its metrics intervals, or selected and reported on one "
+                    "split); it cannot be resumed under the current protocol. Nothing was changed; start the run again "
+                    "in a new --output folder."
                 )
             results = read_results(self.results_path)
             if results.get("config") != spec.config:
@@ -1044,6 +1096,7 @@ class Runner:
                     f"a new --output folder."
                 )
             done = len(results["accuracy_matrix"])
+            self._resume_scores(done)
             if done:
                 self._restore(done)
             for key in ("accuracy_matrix_ci", "best_epochs", "training_log"):  # no rows past the checkpoint
@@ -1060,9 +1113,11 @@ class Runner:
                     f"Nothing was overwritten; pass --resume to continue it, or choose another --output folder."
                 )
         self.ctx.task_index = 0
+        self._start_scores()
         initial, initial_ci = self.report_row(-1)
+        self._write_scores()
         results: dict[str, Any] = {
-            "schema_version": "1.1",
+            "schema_version": RESULTS_SCHEMA,
             "status": "running",
             "tasks": self.task_order,
             "algorithm": spec.label or algorithm.name,
@@ -1071,7 +1126,7 @@ class Runner:
             "protocol": {
                 "selection_split": spec.selection_split,
                 "report_split": spec.report_split,
-                "confidence_interval": {"method": "percentile bootstrap over the report split's examples",
+                "confidence_interval": {"method": INTERVAL_METHOD,
                                         "level": float(spec.confidence["level"]), "resamples": int(spec.confidence["resamples"])},
             },
             "initial_scores": initial,
@@ -1082,9 +1137,12 @@ class Runner:
             "training_log": [],
             "metrics": {},
             "references": spec.references,
-            "provenance": provenance(spec.plugins, spec.seed, str(self.device)),
+            "provenance": {**provenance(spec.plugins, spec.seed, str(self.device)), "threads": self.training.threads,
+                           "processes": 1 if self.dp is None else self.dp.world},
             "timing": {"per_task_seconds": {}, "total_seconds": 0.0, "peak_memory_mb": None, "peak_memory_source": _memory_source(self.device)},
             "config": spec.config,
         }
+        if spec.experiment is not None:
+            results["experiment"] = copy.deepcopy(dict(spec.experiment))
         write_json(self.results_path, results)
         return results

@@ -194,7 +194,7 @@ def test_comparison_has_a_point_per_method_with_spread_over_seeds():
     assert len(ax.containers) == 2  # one errorbar container per method
     ewc_bars = ax.containers[0]
     assert ewc_bars.has_yerr and ewc_bars.has_xerr
-    assert "standard deviation over seeds" in all_text(fig)
+    assert "95% intervals of the means" in all_text(fig)
 
 
 def test_comparison_marks_a_method_that_did_not_learn():

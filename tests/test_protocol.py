@@ -17,7 +17,6 @@ from torch import nn
 from climb_harness import references
 from climb_harness.api import Algorithm, OptimizerConfig
 from climb_harness.config import load_config
-from climb_harness.confidence import bootstrap_interval, score_from_stats
 from climb_harness.errors import ConfigError, RunError
 from climb_harness.runner import Runner, RunSpec, TrainingOptions, parameter_groups
 from climb_harness.testing.components import TinyEncoder, synthetic_task
@@ -46,30 +45,6 @@ def test_results_report_split_intervals_and_protocol(tmp_path: Path) -> None:
     # the matrix is on the test split: the selection (val) score of the kept epoch is not what is reported
     selected = [max(e["selection_score"] for e in log["epochs"]) for log in results["training_log"]]
     assert [matrix[i][i] for i in range(2)] != selected
-
-
-def test_bootstrap_equals_a_brute_force_resampling_loop() -> None:
-    rng = np.random.default_rng(5)
-    stats = (rng.random((57, 1)) < 0.6).astype(float)
-    low, high = bootstrap_interval("mean", stats, seed=11, resamples=300, level=0.9)
-    draws = np.random.default_rng(11).integers(0, 57, size=(300, 57))
-    scores = [100.0 * sum(stats[i, 0] for i in row) / 57 for row in draws]
-    assert (low, high) == pytest.approx(tuple(np.quantile(scores, [0.05, 0.95])))
-    counts = rng.integers(0, 3, size=(40, 3)).astype(float)  # tp, fp, fn per example
-    low, high = bootstrap_interval("micro-f1", counts, seed=3, resamples=200)
-    brute = []
-    for row in np.random.default_rng(3).integers(0, 40, size=(200, 40)):
-        tp, fp, fn = counts[row].sum(axis=0)
-        brute.append(100.0 * 2 * tp / (2 * tp + fp + fn))
-    assert (low, high) == pytest.approx(tuple(np.quantile(brute, [0.025, 0.975])))
-
-
-def test_bootstrap_width_matches_the_binomial_standard_error() -> None:
-    stats = np.array([[1.0]] * 280 + [[0.0]] * 120)  # p = 0.7, n = 400
-    low, high = bootstrap_interval("mean", stats, seed=0, resamples=4000)
-    expected = 2 * 1.96 * 100 * np.sqrt(0.7 * 0.3 / 400)
-    assert high - low == pytest.approx(expected, rel=0.12)
-    assert score_from_stats("mean", stats) == pytest.approx(70.0)
 
 
 # --------------------------------------------------------------------------- RNG isolation
@@ -306,3 +281,37 @@ def test_requirement_versions_name_the_packages_a_distribution_needs() -> None:
     assert versions["torch"] == references.importlib.metadata.version("torch")
     assert "pytest" not in versions  # an extra, not a requirement
     assert references.requirement_versions("no-such-distribution-xyz") == {}
+
+
+# --------------------------------------------------------------------------- data-parallel dropout streams
+def test_each_process_draws_its_own_dropout_masks_and_the_global_stream_is_untouched() -> None:
+    """Under data parallelism every process has the same seed; its training forwards draw dropout masks from a
+    stream keyed by (seed, rank, task, forward count) inside a fork of the global RNG: masks differ across
+    processes, repeat on a resumed run, and leave every other draw (the algorithm's) the same everywhere."""
+    from climb_harness.heads import ContinualModel
+
+    task = synthetic_task("colours", "colour", size=8, seed=1)
+    encoder = TinyEncoder({})
+    encoder.dropout = nn.Dropout(0.5)
+    original = encoder.forward
+    encoder.forward = lambda inputs: encoder.dropout(original(inputs))  # type: ignore[method-assign]
+    model = ContinualModel(encoder, {task.name: task.info}).train()
+    batch = encoder.collate(list(task.examples("train"))[:8], task.info)
+
+    def forward(rank: int) -> tuple[torch.Tensor, torch.Tensor]:
+        torch.manual_seed(123)
+        model.own_stream(7, rank, 0)
+        out = model(task.name, batch)
+        return out, torch.rand(3)  # the next global draw: what an algorithm would see
+
+    zero, after_zero = forward(0)
+    one, after_one = forward(1)
+    again, _ = forward(0)
+    assert not torch.equal(zero, one)  # independent masks across processes
+    assert torch.equal(after_zero, after_one)  # the global stream is the same in every process
+    assert torch.equal(zero, again)  # and replays exactly
+    model.rank_stream = None  # one process: the global stream, as before
+    torch.manual_seed(123)
+    plain = model(task.name, batch)
+    torch.manual_seed(123)
+    assert torch.equal(plain, model(task.name, batch))

@@ -43,8 +43,9 @@ def climb_task_end(run, task_index, task, scores):
 def _climb(tmp_path: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
     config = tmp_path / "grid.yaml"
     config.write_text(yaml.safe_dump(CONFIG))
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "CLIMB_CACHE_DIR": str(tmp_path / "cache"),
-           "RAY_USAGE_STATS_ENABLED": "0"}
+    # no OMP_NUM_THREADS: the backends must agree with the defaults (training.threads), not by a forced setting
+    env = {**{k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}, "HF_HUB_OFFLINE": "1",
+           "CLIMB_CACHE_DIR": str(tmp_path / "cache"), "RAY_USAGE_STATS_ENABLED": "0"}
     return subprocess.run([CLIMB, "run", "--config", str(config), "--plugin", "climb_harness.testing.plugin",
                            "--output", str(out), *extra], capture_output=True, text=True, env=env, timeout=300)
 
@@ -53,7 +54,7 @@ def _matrices(out: Path) -> dict[str, tuple]:
     found = {}
     for path in sorted(out.glob("*/seed-*/results.json")):
         results = json.loads(path.read_text())
-        assert results["status"] == "complete"
+        assert results["status"] == "complete" and results["provenance"]["threads"] == 1
         found[f"{path.parent.parent.name}/{path.parent.name}"] = (results["accuracy_matrix"], results["accuracy_matrix_ci"])
     return found
 

@@ -24,8 +24,9 @@ def results_dict(
     status: str = "complete",
     seconds: float = 10.0,
     options: Mapping[str, Any] | None = None,
+    settings: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A results dict shaped like the runner's (schema 1.1), metrics computed from ``A`` when complete.
+    """A results dict shaped like the runner's (schema 1.2), metrics computed from ``A`` when complete.
 
     Args:
         tasks: The task order.
@@ -39,18 +40,20 @@ def results_dict(
         status: ``"complete"`` or ``"running"``.
         seconds: The run's wall time.
         options: The algorithm options the config gave.
+        settings: The experiment's settings (its fingerprint; default: just the task order), so that runs
+            made with the same settings are seeds of one experiment.
 
     Returns:
         The dict (not every optional field of the schema is present).
     """
-    from climb_harness import metrics
+    from climb_harness import fingerprint, metrics
 
     random = dict(random or dict.fromkeys(tasks, 0.0))
     direct = dict(direct or dict.fromkeys(tasks))
     rows = [list(row) for row in A]
     ci = bootstrap_like(rows, ci_half) if ci_half is not None else None
     results: dict[str, Any] = {
-        "schema_version": "1.1",
+        "schema_version": "1.2",
         "protocol": {"selection_split": "val", "report_split": "test"},
         "status": status,
         "tasks": list(tasks),
@@ -63,6 +66,8 @@ def results_dict(
         "references": {"random": random, "direct": direct},
         "timing": {"per_task_seconds": {}, "total_seconds": seconds, "peak_memory_mb": 100.0},
         "config": {"algorithm": {"name": algorithm, "options": dict(options or {})}},
+        "experiment": fingerprint.record("test", dict(settings or {"tasks": list(tasks)}),
+                                         {"name": algorithm, "label": algorithm, "options": dict(options or {})}),
     }
     if ci is not None:
         results["accuracy_matrix_ci"] = ci
