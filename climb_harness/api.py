@@ -83,7 +83,19 @@ __all__ = [
     "hookimpl",
     "load_image",
     "task",
+    # the memory toolkit for method authors (climb_harness._memory; imported with torch on first use)
+    "ClassBalancedMemory",
+    "Entry",
+    "ReservoirMemory",
+    "TaskMemory",
+    "budget_share",
+    "sample_without_replacement",
+    "seeded_generator",
 ]
+
+#: What :mod:`climb_harness._memory` gives method authors (loaded on first use: it imports torch).
+_MEMORY_NAMES = frozenset({"ClassBalancedMemory", "Entry", "ReservoirMemory", "TaskMemory", "budget_share",
+                           "sample_without_replacement", "seeded_generator"})
 
 #: The version of this API (``"MAJOR.MINOR"``). A manifest's ``api_version`` is accepted when its
 #: major number equals this one's and its minor number is not greater (a plugin written for 1.0
@@ -93,7 +105,9 @@ __all__ = [
 #: 1.2 added ``UnreadableImageError`` (raised by ``load_image``), the manifest field ``defaults.low_shot``,
 #: and loggers (``logger``, ``Logger``, the ``climb_loggers`` hook).
 #: 1.3 added the algorithm manifest field ``data_parallel`` and ``TrainingContext.rank`` / ``world_size``.
-API_VERSION = "1.3"
+#: 1.4 added ``Example.group``, ``ContinualModelProtocol.head_loss`` and the memory toolkit (``TaskMemory``,
+#: ``ReservoirMemory``, ``ClassBalancedMemory``, ``budget_share``, ``sample_without_replacement``, ``seeded_generator``).
+API_VERSION = "1.4"
 
 #: Marker for hook implementations in plugin modules: ``@hookimpl def climb_tasks(): ...``.
 #: The hooks are listed in :mod:`climb_harness.hookspecs`. Any function of a plugin module whose
@@ -756,6 +770,22 @@ class ContinualModelProtocol(Protocol):
             (multi-label).
         """
 
+    def head_loss(self, task: str, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The loss of ``task``'s head from logits already computed: ``loss`` without a second forward.
+
+        ``model.head_loss(task, model(task, batch), batch["targets"])`` equals
+        ``model.loss(task, batch)``; a method that needs the logits too (to store them, as DER does, or
+        to distil through other heads on the same features, as LwF does) runs the forward pass once.
+
+        Args:
+            task: A task name of the run.
+            logits: ``task``'s head outputs, as :meth:`forward` returns them.
+            targets: ``batch["targets"]`` of the same examples.
+
+        Returns:
+            The scalar loss :meth:`loss` would return.
+        """
+
     def parameters(self, recurse: bool = True) -> Iterator[torch.nn.Parameter]:
         """Every parameter of the encoder and the heads (``nn.Module.parameters``)."""
 
@@ -1103,13 +1133,14 @@ class Algorithm:
 
 
 def __getattr__(name: str) -> Any:
-    """``Encoder`` subclasses ``torch.nn.Module``: import torch only when it is asked for.
+    """``Encoder`` and the memory toolkit need torch: import it only when one of them is asked for.
 
     Args:
         name: The attribute asked for.
 
     Returns:
-        :class:`climb_harness._encoder.Encoder` for ``"Encoder"``.
+        :class:`climb_harness._encoder.Encoder` for ``"Encoder"``; the memory toolkit's names from
+        :mod:`climb_harness._memory`.
 
     Raises:
         AttributeError: For any other name.
@@ -1118,8 +1149,14 @@ def __getattr__(name: str) -> Any:
         from climb_harness._encoder import Encoder
 
         return Encoder
+    if name in _MEMORY_NAMES:  # the memory toolkit holds tensors
+        from climb_harness import _memory
+
+        return getattr(_memory, name)
     raise AttributeError(f"module 'climb_harness.api' has no attribute {name!r}")
 
 
 if TYPE_CHECKING:  # pragma: no cover
     from climb_harness._encoder import Encoder
+    from climb_harness._memory import (ClassBalancedMemory, Entry, ReservoirMemory, TaskMemory, budget_share,
+                                       sample_without_replacement, seeded_generator)

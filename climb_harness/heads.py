@@ -176,3 +176,7 @@ class ContinualModel(nn.Module):
 
     def loss(self, task: str, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         return head_loss(self.task_infos[task], self(task, batch), batch["targets"])
+
+    def head_loss(self, task: str, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """``task``'s loss from logits of a forward pass already run (``loss`` without a second forward)."""
+        return head_loss(self.task_infos[task], logits, targets)

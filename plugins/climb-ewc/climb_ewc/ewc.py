@@ -106,6 +106,8 @@ class EWC(Algorithm):
         self.backend = str(opts.get("fisher_backend", "auto"))
         self.vmap_chunk_size: int | None = opts.get("fisher_vmap_chunk_size")
         self.mode = str(opts.get("penalty", "random-past"))
+        self.online = bool(opts.get("online", False))  # Schwarz et al.: one running Fisher
+        self.gamma = float(opts.get("gamma", 1.0))
         if self.mode not in ("random-past", "all-past"):
             raise ValueError(f"ewc option penalty must be 'random-past' or 'all-past', not {self.mode!r}")
         if self.backend not in ("auto", "vmap", "loop"):
@@ -140,8 +142,19 @@ class EWC(Algorithm):
     def on_task_end(self, ctx: TrainingContext) -> None:
         task = ctx.current_task
         params = self._trainable_encoder_params(ctx)
-        self.fishers[task] = self.estimate_fisher(ctx, task)
+        fisher = self.estimate_fisher(ctx, task)
+        if self.online:  # one running Fisher gamma * F_old + F_new, anchored at the latest weights
+            fisher = self.running_fisher(fisher)
+            self.fishers, self.anchors = {}, {}
+        self.fishers[task] = fisher
         self.anchors[task] = {name: p.detach().clone() for name, p in params.items()}
+
+    def running_fisher(self, new: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Online EWC (Schwarz et al. 2018): ``gamma * F_old + F_new`` per parameter, ``F_old`` the running
+        Fisher after the previous task (none before the first task; a parameter it lacks counts as 0)."""
+        old = next(iter(self.fishers.values()), {})
+        return {name: self.gamma * old[name] + value if name in old else value.clone()
+                for name, value in new.items()}
 
     # ------------------------------------------------------------------ the method
     def penalty(self, ctx: TrainingContext, tasks: Sequence[str]) -> torch.Tensor:
@@ -159,6 +172,8 @@ class EWC(Algorithm):
                 total = term if total is None else total + term
         if total is None:  # nothing trainable in the encoder when the tasks ended
             return torch.zeros((), device=ctx.device)
+        if self.online:  # Schwarz et al.'s Eq. 4: the running Fisher enters the penalty decayed once more
+            return self.ewc_lambda * self.gamma * total
         return self.ewc_lambda * total
 
     def fisher_batches(self, ctx: TrainingContext, task: str) -> list[list[int]]:
@@ -269,6 +284,8 @@ class EWC(Algorithm):
         """``ewc.fisher_estimator``, ``ewc.tasks`` (learned order), ``ewc.params.<task>`` (names),
         ``fisher.<task>.<name>``, ``anchor.<task>.<name>``."""
         state: dict[str, Any] = {"ewc.fisher_estimator": FISHER_ESTIMATOR, "ewc.tasks": list(self.fishers)}
+        if self.online:  # one running Fisher, under the latest task's name
+            state["ewc.online"] = True
         for task, fisher in self.fishers.items():
             state[f"ewc.params.{task}"] = list(fisher)
             for name, value in fisher.items():
@@ -280,6 +297,13 @@ class EWC(Algorithm):
         self.fishers, self.anchors = {}, {}
         tasks = state.get("ewc.tasks", [])
         estimator = state.get("ewc.fisher_estimator")
+        if tasks and bool(state.get("ewc.online", False)) != self.online:
+            held = "one running Fisher (online: true)" if state.get("ewc.online") else "one Fisher per task"
+            raise ValueError(
+                f"The ewc state holds {held}, but this run has online: {str(self.online).lower()} "
+                f"('ewc.online'): resume with the options the run started with, or start it again in a new "
+                f"--output folder."
+            )
         if tasks and estimator != FISHER_ESTIMATOR:
             raise ValueError(
                 f"The ewc state holds Fishers estimated as {estimator or 'squared batch-mean gradients (climb-ewc 0.1.0)'!r}, "

@@ -28,7 +28,7 @@ def test_option_defaults_and_unknown_options_are_rejected():
     # ewc_lambda and penalty are CLiMB's; the Fisher sample is larger than CLiMB's 1% (see the README)
     assert DEFAULT_OPTIONS == {"ewc_lambda": 1e5, "fisher_sample_percentage": 0.1, "fisher_max_batches": 64,
                                "fisher_batch_size": None, "fisher_backend": "auto", "fisher_vmap_chunk_size": None,
-                               "penalty": "random-past"}
+                               "penalty": "random-past", "online": False, "gamma": 1.0}
     schema = MANIFEST["options"]
     assert schema["additionalProperties"] is False
     resolved, problems = options_with_defaults(schema, {})
@@ -53,9 +53,9 @@ def test_manifest_states_the_estimator_and_the_penalty_form():
 def test_versions_agree():
     import climb_ewc
 
-    assert climb_ewc.__version__ == "0.2.0"
+    assert climb_ewc.__version__ == "0.3.0"
     pyproject = (Path(climb_ewc.__file__).parents[1] / "pyproject.toml").read_text()
-    assert 'version = "0.2.0"' in pyproject
+    assert 'version = "0.3.0"' in pyproject
 
 
 

@@ -1,3 +1,6 @@
-"""climb-replay: replay methods for climb-harness (hook module: :mod:`climb_replay.plugin`)."""
+"""climb-replay: replay methods for climb-harness.
 
-__version__ = "0.2.0"
+Hook modules: :mod:`climb_replay.plugin` and :mod:`climb_replay.plugin_buffers`.
+"""
+
+__version__ = "0.3.0"

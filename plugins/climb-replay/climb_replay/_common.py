@@ -1,4 +1,6 @@
-"""Helpers shared by the replay methods: seeded generators, batch sizes, losses over mixed-task batches."""
+"""Helpers shared by the replay methods: seeded generators, losses over mixed-task batches.
+
+``budget_share`` (one ``memory_size`` split over the tasks) is the harness's, re-exported here."""
 
 from __future__ import annotations
 
@@ -7,25 +9,16 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from climb_harness.api import Algorithm, TrainingContext
+from climb_harness.api import Algorithm, TrainingContext, budget_share, seeded_generator
 from climb_replay.memory import Entry
+
+__all__ = ["StreamAlgorithm", "budget_share", "memory_loss", "past_tasks", "task_rng"]
 
 
 def task_rng(ctx: TrainingContext, stream: int) -> np.random.Generator:
     """A generator seeded from ``(seed, task index, stream)``: fresh per task, so a resumed run
     (which restarts at a task boundary) draws exactly what an uninterrupted one does."""
-    return np.random.default_rng([abs(int(ctx.seed)), int(ctx.task_index), stream])
-
-
-def budget_share(total: int, tasks: int, index: int) -> int:
-    """Task ``index``'s share of a memory budget of ``total`` examples over a sequence of ``tasks`` tasks.
-
-    The budget is split evenly and the first ``total % tasks`` tasks get one example more, so the shares
-    add up to ``total`` exactly (``memory_size``, the option every replay method offers, means this).
-    """
-    if tasks < 1 or not 0 <= index < tasks:
-        raise ValueError(f"budget_share: task index {index} is outside a sequence of {tasks} tasks")
-    return total // tasks + (1 if index < total % tasks else 0)
+    return seeded_generator(ctx.seed, ctx.task_index, stream)
 
 
 def past_tasks(ctx: TrainingContext) -> list[str]:

@@ -123,7 +123,8 @@ class AGEM(Algorithm):
         task = ctx.current_task
         n = ctx.num_train_examples(task)
         size = min(n, self.capacity(ctx, ctx.task_index))
-        self.memory.set(task, task_rng(ctx, _FILL_STREAM).choice(n, size=size, replace=False).tolist(), capacity=size)
+        self.memory.reseed(ctx.seed, ctx.task_index, _FILL_STREAM)
+        self.memory.set(task, self.memory.rng.choice(n, size=size, replace=False).tolist(), capacity=size)
 
     # ------------------------------------------------------------------ the gradient (the paper's step)
     def before_optimizer_step(self, ctx: TrainingContext, task: str, batch: Mapping[str, Any]) -> None:

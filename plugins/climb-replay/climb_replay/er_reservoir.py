@@ -38,10 +38,12 @@ class ReservoirReplay(StreamAlgorithm):
         self.replay_steps = 0
         self._step = 0
         self._seen_in_task = np.zeros(0, dtype=bool)  # one flag per training example of the current task
-        self._insert_rng = self._replay_rng = None
+        self._replay_rng = None
+        self._insert_task: int | None = None  # the task index the reservoir's generator was seeded for
 
     def on_task_start(self, ctx: TrainingContext) -> None:
-        self._insert_rng = task_rng(ctx, _INSERT_STREAM)
+        self.memory.reseed(ctx.seed, ctx.task_index, _INSERT_STREAM)
+        self._insert_task = ctx.task_index
         self._replay_rng = task_rng(ctx, _REPLAY_STREAM)
         self._seen_in_task = np.zeros(ctx.num_train_examples(ctx.current_task), dtype=bool)
         self._step = 0
@@ -69,14 +71,15 @@ class ReservoirReplay(StreamAlgorithm):
         return loss.detach()
 
     def _insert(self, ctx: TrainingContext, task: str, indices: list[int]) -> None:
-        if self._insert_rng is None:
-            self._insert_rng = task_rng(ctx, _INSERT_STREAM)
+        if self._insert_task is None:  # a hook called outside a run: seed as on_task_start does
+            self.memory.reseed(ctx.seed, ctx.task_index, _INSERT_STREAM)
+            self._insert_task = ctx.task_index
         if len(self._seen_in_task) != ctx.num_train_examples(task):
             self._seen_in_task = np.zeros(ctx.num_train_examples(task), dtype=bool)
         for index in indices:
             if not self._seen_in_task[index]:
                 self._seen_in_task[index] = True
-                self.memory.offer(task, index, self._insert_rng)
+                self.memory.offer(task, index)
 
     def state_dict(self) -> dict[str, Any]:
         return self.memory.state_dict("reservoir")

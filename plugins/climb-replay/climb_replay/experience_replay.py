@@ -73,9 +73,10 @@ class ExperienceReplay(Algorithm):
     def on_task_end(self, ctx: TrainingContext) -> None:
         task = ctx.current_task
         n = ctx.num_train_examples(task)
-        rng = task_rng(ctx, _FILL_STREAM)
+        self.memory.reseed(ctx.seed, ctx.task_index, _FILL_STREAM)
         share = None if self.total_memory is None else budget_share(int(self.total_memory), len(ctx.task_order), ctx.task_index)
-        self.memory.set(task, rng.choice(n, size=self.memory_size(n, share), replace=False).tolist())
+        chosen = self.memory.rng.choice(n, size=self.memory_size(n, share), replace=False)
+        self.memory.set(task, chosen.tolist())
 
     def state_dict(self) -> dict[str, Any]:
         return self.memory.state_dict("memory")
