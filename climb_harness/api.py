@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, Union
 
 import pluggy
 
+from climb_harness import _prompting as prompting  # the prompt-tuning / prefix-tuning contract (no torch)
 from climb_harness.errors import RunError
 
 if TYPE_CHECKING:  # pragma: no cover - imported for type checkers only
@@ -91,6 +92,8 @@ __all__ = [
     "budget_share",
     "sample_without_replacement",
     "seeded_generator",
+    # the contract of the capabilities "prompt-tuning" and "prefix-tuning" (climb_harness._prompting)
+    "prompting",
 ]
 
 #: What :mod:`climb_harness._memory` gives method authors (loaded on first use: it imports torch).

@@ -4,4 +4,4 @@ Importing this package (or its hook module :mod:`climb_vilt.plugin`) does not im
 encoders live in :mod:`climb_vilt.vilt` and :mod:`climb_vilt.vilt_bert`.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -113,7 +113,7 @@ VILT_MANIFEST: dict[str, Any] = {
     "modalities": ["vision-language", "language", "vision"],
     "max_images_per_example": 2,
     "paper": VILT_PAPER,
-    "provides": ["hf-transformer"],
+    "provides": ["hf-transformer", "prompt-tuning", "prefix-tuning"],
     "test_options": TEST_OPTIONS,
     "options": {
         "type": "object",
@@ -145,7 +145,7 @@ VILT_BERT_MANIFEST: dict[str, Any] = {
     "modalities": ["vision-language", "language", "vision"],
     "max_images_per_example": 2,
     "paper": VILT_PAPER,
-    "provides": ["hf-transformer"],
+    "provides": ["hf-transformer", "prompt-tuning", "prefix-tuning"],
     "test_options": TEST_OPTIONS,
     "options": {
         "type": "object",

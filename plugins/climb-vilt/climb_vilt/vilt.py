@@ -18,13 +18,14 @@ but the call moves the global RNG; the harness seeds it before every evaluation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
-from climb_harness.api import Encoder, Example, TaskInfo
+from climb_harness.api import Encoder, Example, TaskInfo, prompting
 
 from climb_vilt._model import (
     VILT_ADAPTER_INTERFACE,
@@ -54,7 +55,7 @@ def _with_defaults(manifest: Mapping[str, Any], options: Mapping[str, Any] | Non
     return full
 
 
-class ViltEncoderBase(Encoder):
+class ViltEncoderBase(prompting.PromptableMixin, Encoder):
     """What ViLT and ViLT-BERT share; subclasses encode the text of the views."""
 
     manifest_template: Mapping[str, Any] = VILT_MANIFEST
@@ -119,8 +120,28 @@ class ViltEncoderBase(Encoder):
         )
         return out
 
-    def forward(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """``(N, V, hidden_size)``: ViLT's pooled output for every view."""
+    # ------------------------------------------------------------------ prompt-tuning, prefix-tuning
+    # forward(batch) and prompt_query(batch) come from prompting.PromptableMixin: forward_with_prompts
+    # with an attached prompter's prompts (none: the plain forward); the plain output in eval mode.
+    @property
+    def prompt_width(self) -> int:
+        """Prompt tokens and prefixes are ViLT-wide (its hidden size)."""
+        return int(self.transformer.config.hidden_size)
+
+    @property
+    def prompt_layers(self) -> int:
+        """Every ViLT layer takes prefixes (ViLT-BERT's BERT runs frozen in collate() and takes none)."""
+        return len(self.transformer.encoder.layer)
+
+    def forward_with_prompts(
+        self, batch: Mapping[str, torch.Tensor], prompts: prompting.Prompts | None
+    ) -> torch.Tensor:
+        """``(N, V, hidden_size)``: ViLT's pooled output for every view, with ``prompts``
+        (climb_harness.api.prompting): tokens go right after the text [CLS] at the output of ViLT's
+        embeddings (the input of layer 0), prefixes into layer ``i``'s keys and values; the pooler reads
+        [CLS] as before. None or empty: the plain forward, bit for bit."""
+        if prompts is not None and prompts.empty:
+            prompts = None
         n, v = batch["pixel_values"].shape[:2]
         keys = [key for key in (*_TEXT_KEYS, "pixel_values", "pixel_mask") if key in batch]
         types = [int(t) for t in batch["image_token_type"][0].tolist()]
@@ -133,22 +154,57 @@ class ViltEncoderBase(Encoder):
             )
         if len(set(types)) == 1:  # one ViLT call for every view
             flat = {key: batch[key].flatten(0, 1) for key in keys}
-            return self._pooled(flat, types[0]).view(n, v, -1)
+            return self._pooled(flat, types[0], prompts).view(n, v, -1)
         # Views differ in image token type (two-image tasks): ViLT takes one type per call.
-        per_view = [self._pooled({key: batch[key][:, i] for key in keys}, types[i]) for i in range(v)]
+        per_view = [
+            self._pooled({key: batch[key][:, i] for key in keys}, types[i],
+                         None if prompts is None else prompts.rows(slice(i, None, v)))
+            for i in range(v)
+        ]
         return torch.stack(per_view, dim=1)
 
-    def _pooled(self, flat: Mapping[str, torch.Tensor], image_token_type: int) -> torch.Tensor:
+    def _pooled(
+        self,
+        flat: Mapping[str, torch.Tensor],
+        image_token_type: int,
+        prompts: prompting.Prompts | None = None,
+    ) -> torch.Tensor:
         dtype = self.transformer.embeddings.patch_embeddings.projection.weight.dtype
-        out = self.transformer(
-            **self._text_inputs(flat),
-            attention_mask=flat["attention_mask"],
-            token_type_ids=flat["token_type_ids"],
-            pixel_values=normalise(flat["pixel_values"], dtype),
-            pixel_mask=flat["pixel_mask"],
-            image_token_type_idx=image_token_type,
-        )
+        with self._injected(prompts):
+            out = self.transformer(
+                **self._text_inputs(flat),
+                attention_mask=flat["attention_mask"],
+                token_type_ids=flat["token_type_ids"],
+                pixel_values=normalise(flat["pixel_values"], dtype),
+                pixel_mask=flat["pixel_mask"],
+                image_token_type_idx=image_token_type,
+            )
         return out.pooler_output
+
+    @contextlib.contextmanager
+    def _injected(self, prompts: prompting.Prompts | None) -> Iterator[None]:
+        """Hooks for one ViLT call: tokens into the embeddings' output (sequence and mask), prefixes."""
+        if prompts is None:
+            yield
+            return
+        tokens = prompts.tokens
+
+        def insert(module: nn.Module, args: tuple, output: tuple) -> tuple:
+            return prompting.insert_prompt_tokens(output[0], output[1], tokens)
+
+        slots = [
+            prompting.AttentionSlots(attention, attention.key, attention.value)
+            for attention in (layer.attention.attention for layer in self.transformer.encoder.layer)
+        ]
+        handle = None
+        try:
+            if tokens is not None and tokens.shape[1]:
+                handle = self.transformer.embeddings.register_forward_hook(insert)
+            with prompting.prefix_hooks(slots, prompts.prefixes):
+                yield
+        finally:
+            if handle is not None:
+                handle.remove()
 
 
 class ViltEncoder(ViltEncoderBase):

@@ -22,7 +22,8 @@ def test_manifests_are_schema_valid_and_cite_papers():
     for component in components:
         assert validate_manifest("encoder", dict(component.manifest)) == []
         assert component.kind == "encoder"
-        assert component.manifest["provides"] == ["hf-transformer"]  # `transformer` is a transformers ViltModel
+        # `transformer` is a transformers ViltModel; prompts and prefixes enter it (tests/test_prompting.py)
+        assert component.manifest["provides"] == ["hf-transformer", "prompt-tuning", "prefix-tuning"]
         assert "Kim" in component.manifest["paper"] and "Srinivasan" in component.manifest["paper"]
 
 

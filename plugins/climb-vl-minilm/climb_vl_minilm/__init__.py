@@ -4,4 +4,4 @@ Importing this package (or its hook module :mod:`climb_vl_minilm.plugin`) does n
 the encoder lives in :mod:`climb_vl_minilm.encoder`.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

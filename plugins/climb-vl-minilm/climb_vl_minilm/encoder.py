@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from climb_harness.api import Encoder, Example, TaskInfo
+from climb_harness.api import Encoder, Example, TaskInfo, prompting
 
 from climb_vl_minilm._paths import efficientnet_file, minilm_folder
 from climb_vl_minilm.fusion import ImageEmbeddings, build_fused_bert
@@ -41,7 +41,7 @@ def _with_defaults(options: Mapping[str, Any] | None) -> dict[str, Any]:
     return full
 
 
-class VlMiniLmEncoder(Encoder):
+class VlMiniLmEncoder(prompting.PromptableMixin, Encoder):
     """VisualBERT-style single stream over pretrained parts (see the module and package READMEs).
 
     Trainable (in ``parameters()``): ``image_embeddings`` (projection, positions, image types,
@@ -115,8 +115,26 @@ class VlMiniLmEncoder(Encoder):
             mask[i, : state.shape[0]] = 1
         return {"text_states": padded, "text_mask": mask}
 
-    def forward(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """``(N, V, hidden_size)``: the fused layers over [text ; image tokens], pooled per view."""
+    # ------------------------------------------------------------------ prompt-tuning, prefix-tuning
+    # forward(batch) and prompt_query(batch) come from prompting.PromptableMixin: forward_with_prompts
+    # with an attached prompter's prompts (none: the plain forward); the plain output in eval mode.
+    @property
+    def prompt_width(self) -> int:
+        """Prompt tokens and prefixes are MiniLM-wide (384): the fused layers' width."""
+        return int(self.text.hidden_size)
+
+    @property
+    def prompt_layers(self) -> int:
+        """The fused layers (``fusion_layers``); the lower ones run frozen in collate() and see no prompt."""
+        return len(self.transformer.encoder.layer)
+
+    def forward_with_prompts(
+        self, batch: Mapping[str, torch.Tensor], prompts: prompting.Prompts | None
+    ) -> torch.Tensor:
+        """``(N, V, hidden_size)``: the fused layers over [text ; image tokens], pooled per view, with
+        ``prompts`` (climb_harness.api.prompting): tokens go right after [CLS] at the input of the first
+        fused layer (their outputs are left out of the pooling), prefixes into fused layer ``i``'s keys
+        and values. None or empty: the plain forward, bit for bit."""
         n, v, length = batch["text_states"].shape[:3]
         text = batch["text_states"].flatten(0, 1)
         text_mask = batch["text_mask"].flatten(0, 1)
@@ -125,8 +143,23 @@ class VlMiniLmEncoder(Encoder):
         )
         tokens = torch.cat([text.to(image.dtype), image], dim=1)
         mask = torch.cat([text_mask, text_mask.new_ones(image.shape[:2])], dim=1)
-        out = self.transformer(inputs_embeds=tokens, attention_mask=mask).last_hidden_state
+        if prompts is None or prompts.empty:
+            out = self.transformer(inputs_embeds=tokens, attention_mask=mask).last_hidden_state
+        else:
+            out = self._prompted(tokens, mask, prompts)
         return self._pool(out, text_mask, length).view(n, v, -1)
+
+    def _prompted(self, tokens: torch.Tensor, mask: torch.Tensor, prompts: prompting.Prompts) -> torch.Tensor:
+        count = 0 if prompts.tokens is None else int(prompts.tokens.shape[1])
+        if count:
+            tokens, mask = prompting.insert_prompt_tokens(tokens, mask, prompts.tokens)
+        slots = [
+            prompting.AttentionSlots(attention, attention.key, attention.value)
+            for attention in (layer.attention.self for layer in self.transformer.encoder.layer)
+        ]
+        with prompting.prefix_hooks(slots, prompts.prefixes):
+            out = self.transformer(inputs_embeds=tokens, attention_mask=mask).last_hidden_state
+        return prompting.drop_prompt_tokens(out, count)
 
     def _pool(self, out: torch.Tensor, text_mask: torch.Tensor, length: int) -> torch.Tensor:
         if self.pooling == "cls":

@@ -109,7 +109,9 @@ MANIFEST: dict[str, Any] = {
     "modalities": ["vision-language", "language", "vision"],
     "max_images_per_example": 2,
     "paper": PAPER,
-    "provides": ["hf-transformer"],  # the fused top layers are a transformers BertModel (`transformer`)
+    # hf-transformer: the fused top layers are a transformers BertModel (`transformer`); prompt-tuning and
+    # prefix-tuning: climb_harness.api.prompting's contract, in the fused layers (prompt_layers)
+    "provides": ["hf-transformer", "prompt-tuning", "prefix-tuning"],
     "test_options": {"image_size": 32, "max_text_length": 16, "text_cache_size": 1000, "image_cache_mb": 16},
     "options": OPTIONS,
 }

@@ -21,7 +21,8 @@ def test_manifest_is_schema_valid_and_cites_papers():
     (component,) = plugin.climb_encoders()
     assert component.name == "vl-minilm" and component.kind == "encoder"
     assert validate_manifest("encoder", dict(component.manifest)) == []
-    assert component.manifest["provides"] == ["hf-transformer"]  # the fused layers are a transformers BertModel
+    # the fused layers are a transformers BertModel; prompts and prefixes enter them (tests/test_prompting.py)
+    assert component.manifest["provides"] == ["hf-transformer", "prompt-tuning", "prefix-tuning"]
     assert all(name in component.manifest["paper"] for name in ("VisualBERT", "MiniLM", "EfficientNet"))
 
 
