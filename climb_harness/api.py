@@ -109,7 +109,8 @@ _MEMORY_NAMES = frozenset({"ClassBalancedMemory", "Entry", "ReservoirMemory", "T
 #: and loggers (``logger``, ``Logger``, the ``climb_loggers`` hook).
 #: 1.3 added the algorithm manifest field ``data_parallel`` and ``TrainingContext.rank`` / ``world_size``.
 #: 1.4 added ``Example.group``, ``ContinualModelProtocol.head_loss`` and the memory toolkit (``TaskMemory``,
-#: ``ReservoirMemory``, ``ClassBalancedMemory``, ``budget_share``, ``sample_without_replacement``, ``seeded_generator``).
+#: ``ReservoirMemory``, ``ClassBalancedMemory``, ``budget_share``, ``sample_without_replacement``, ``seeded_generator``)
+#: and ``prompting``, the contract of the encoder capabilities ``prompt-tuning`` and ``prefix-tuning``.
 API_VERSION = "1.4"
 
 #: Marker for hook implementations in plugin modules: ``@hookimpl def climb_tasks(): ...``.

@@ -72,8 +72,13 @@ def load_registry(plugins: tuple[str, ...]) -> Any:
 
 
 def _training_process() -> None:
-    """What a process that trains gets: no downloads, and no torch._dynamo import unless something compiles."""
+    """What a process that trains gets: no downloads, no torch._dynamo import unless something compiles, and,
+    under a data-parallel launcher, an end when the ``climb`` process that launched it ends."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the harness never downloads; plugins load local files
+    from climb_harness.parallel import launched_processes, watch_launcher
+
+    if launched_processes() > 1:
+        watch_launcher()
     from climb_harness import _lazy_dynamo
 
     _lazy_dynamo.install()

@@ -435,6 +435,13 @@ def load_config(
             f"Algorithm {duplicates[0]!r} is listed more than once ({source}); give each entry a distinct "
             f"'label' (e.g. {{name: {duplicates[0]}, label: {duplicates[0]}-2, options: ...}})."
         )
+    names = [task["name"] for task in resolved["tasks"]]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise _error(
+            f"Task {repeated[0]!r} appears more than once in tasks ({source}): each task of a sequence has its own "
+            "head, row and column of the accuracy matrix, so a task is learned once. List each task once."
+        )
     return resolved
 
 

@@ -56,6 +56,11 @@ class ScoresRecorder:
         self.tensors[f"{prefix}.index"] = np.ascontiguousarray(index, dtype=np.int64)
         self.tensors[f"{prefix}.stats"] = np.ascontiguousarray(stats, dtype=np.float64).reshape(len(index), -1)
 
+    def row(self, row: int, task: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(example indices, statistics)`` of one entry (``row`` 0 = before training)."""
+        prefix = f"row.{row}.{self.tasks.index(task)}"
+        return self.tensors[f"{prefix}.index"], self.tensors[f"{prefix}.stats"]
+
     def keep_rows(self, count: int) -> None:
         """Drop the rows from ``count`` on (what a resumed run has not re-measured yet)."""
         for key in [k for k in self.tensors if k.startswith("row.") and int(k.split(".")[1]) >= count]:

@@ -57,6 +57,7 @@ class Experiment:
         self.registry = registry
         self.echo = echo
         self.output = Path(config["output"])
+        self._lock: Any = None
         self._check_names()
         self.training_options = self._training()
         self._check_device()
@@ -142,14 +143,12 @@ class Experiment:
             key = direct_key(encoder_id, task_id, self.config["training"], seed, self.config["protocol"])
 
             def compute(tmp: Path, task: Any = task) -> tuple[float, list[float], Any]:
-                from climb_harness.example_scores import SCORES_FILE, read_run_scores
-
                 self.echo(f"direct fine-tuning reference: {task.name} (seed {seed}), cached for later runs")
                 sources = {**self.sources([task], None), "algorithm": "climb-harness (direct fine-tuning)"}
                 config = {"reference": "direct", "task": task.name}
-                results = self._runner([task], Algorithm(), seed, tmp, config, {}, None, sources).run()
-                scores = read_run_scores(tmp / SCORES_FILE, 2).scores[task.name]
-                statistics = (scores.index, scores.rows[1])
+                runner = self._runner([task], Algorithm(), seed, tmp, config, {}, None, sources)
+                results = runner.run()  # (in memory: under data parallelism only the main process writes files)
+                statistics = runner.scores.row(1, task.name)
                 return float(results["accuracy_matrix"][0][0]), list(results["accuracy_matrix_ci"][0][0]), statistics
 
             score, interval, path, _ = direct_reference(
@@ -214,11 +213,24 @@ class Experiment:
         return self.output / run_label(algorithm) / f"seed-{seed}"
 
     def start(self, resume: bool) -> None:
-        """Create the output folder (and, with ``resume``, clear orphan temporary files); write experiment.json."""
+        """Create the output folder and take its lock (:mod:`climb_harness.lock`: one writing process per folder;
+        under data parallelism the main process holds it), then, with ``resume``, clear orphan temporary files,
+        and write experiment.json. :meth:`close` releases the lock (the process's exit does too)."""
+        from climb_harness.lock import acquire
+        from climb_harness.parallel import is_main_process
+
         ensure_dir(self.output)
+        if is_main_process() and self._lock is None:
+            self._lock = acquire(self.output, "climb run", self.echo)
         if resume:
             self._remove_orphans()
         write_json(self.output / "experiment.json", self.config)
+
+    def close(self) -> None:
+        """Release the output folder's lock."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def cells(self) -> list[tuple[int, dict[str, Any], int]]:
         """Every (algorithm index, algorithm, seed) of the grid, seed-major."""
@@ -242,6 +254,12 @@ class Experiment:
         return runner.run(resume=resume)
 
     def run(self, resume: bool = False) -> list[dict[str, Any]]:
+        try:
+            return self._run_grid(resume)
+        finally:
+            self.close()
+
+    def _run_grid(self, resume: bool) -> list[dict[str, Any]]:
         self.start(resume)
         all_results = []
         prepared: dict[int, tuple[list[Any], dict[str, Any]]] = {}

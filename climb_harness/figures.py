@@ -14,10 +14,11 @@ are on CLiMB's 0-100 scale.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,29 @@ _MARKERS = "osD^vP<>Xh"
 
 
 # --------------------------------------------------------------------------- plumbing
+#: The longest name (method, task) a figure draws; results files from elsewhere may hold any string.
+NAME_LIMIT = 40
+
+
+def _name(text: Any, limit: int = NAME_LIMIT) -> str:
+    """A name from a results file as one bounded line of plain text."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _plain_text(draw: Callable[..., Figure]) -> Callable[..., Figure]:
+    """Build the figure with mathtext off: a ``$`` in a name from a results file is a dollar sign, not TeX."""
+
+    @functools.wraps(draw)
+    def wrapper(*args: Any, **kwargs: Any) -> Figure:
+        import matplotlib
+
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
 def _new_figure(size: tuple[float, float], dpi: int) -> Figure:
     """A pyplot-free Agg figure (nothing global is touched, nothing needs closing)."""
     import matplotlib
@@ -103,7 +127,7 @@ def _label_size(count: int) -> float:
 
 
 def _short(name: str, limit: int = 18) -> str:
-    return name if len(name) <= limit else name[: limit - 1] + "…"
+    return _name(name, limit)
 
 
 # --------------------------------------------------------------------------- accuracy heatmap
@@ -166,6 +190,7 @@ def _box_diagonal(ax: Axes, values: list[list[float]], offset: int) -> int:
     return drawn
 
 
+@_plain_text
 def accuracy_heatmap_figure(results: Mapping[str, Any], *, size: tuple[float, float] = DEFAULT_SIZE,
                             dpi: int = DEFAULT_DPI) -> Figure:
     """The accuracy matrix of one run as a heatmap (see :func:`accuracy_heatmap`)."""
@@ -189,7 +214,7 @@ def accuracy_heatmap_figure(results: Mapping[str, Any], *, size: tuple[float, fl
                   ha="right" if len(tasks) > 2 else "center", fontsize=_label_size(len(tasks)))
     ax.set_yticks(range(len(labels)), labels, fontsize=_label_size(len(labels)))
     ax.set_xlabel("evaluated on task")
-    ax.set_title(f"{results.get('algorithm', '?')} (seed {results.get('seed', '?')}): accuracy matrix", fontsize=11)
+    ax.set_title(f"{_name(results.get('algorithm', '?'))} (seed {_name(results.get('seed', '?'))}): accuracy matrix", fontsize=11)
     note = ["Boxed: each task's score right after learning it (the diagonal). Above it: tasks not learned yet "
             "(untrained heads)."]
     if any(c is not None for row in cis for c in row):
@@ -226,7 +251,7 @@ def _one_method(results_list: Sequence[Mapping[str, Any]]) -> tuple[str, list[st
     """(algorithm, tasks) shared by every run, or a ReportError saying what differs."""
     if not results_list:
         raise ReportError("no runs given; pass the runs (seeds) of one algorithm.")
-    names = sorted({str(r.get("algorithm", "?")) for r in results_list})
+    names = sorted({_name(r.get("algorithm", "?")) for r in results_list})
     if len(names) > 1:
         raise ReportError(f"runs of several algorithms given ({', '.join(names)}); draw one algorithm at a time.")
     orders = {tuple(r.get("tasks") or []) for r in results_list}
@@ -261,6 +286,7 @@ def _point(scores: list[Any], intervals: list[Any], j: int) -> tuple[float, floa
     return value, float(interval[0]), float(interval[1])
 
 
+@_plain_text
 def accuracy_over_sequence_figure(results_list: Sequence[Mapping[str, Any]], *,
                                   size: tuple[float, float] = DEFAULT_SIZE, dpi: int = DEFAULT_DPI) -> Figure:
     """One algorithm's scores along its sequence (see :func:`accuracy_over_sequence`)."""
@@ -404,6 +430,7 @@ def _bars(ax: Axes, tasks: list[str], F: list[list[float | None]]) -> int:
     return drawn
 
 
+@_plain_text
 def forgetting_per_task_figure(results: Mapping[str, Any], *, size: tuple[float, float] = DEFAULT_SIZE,
                                dpi: int = DEFAULT_DPI) -> Figure:
     """CLiMB's forgetting of each past task after each later task (see :func:`forgetting_per_task`)."""
@@ -427,7 +454,7 @@ def forgetting_per_task_figure(results: Mapping[str, Any], *, size: tuple[float,
     ax.set_xlim(-0.6, max(0.6, len(past) - 0.4))
     ax.set_xlabel("past task (learned earlier)")
     ax.set_ylabel("forgetting (% of its gain over random lost)")
-    ax.set_title(f"{results.get('algorithm', '?')} (seed {results.get('seed', '?')}): forgetting per task", fontsize=11)
+    ax.set_title(f"{_name(results.get('algorithm', '?'))} (seed {_name(results.get('seed', '?'))}): forgetting per task", fontsize=11)
     note = ["Forgetting = 100 (A[j][j] - A[i][j]) / (A[j][j] - random[j]) (CLiMB); dashed: all of the gain lost; below 0: "
             "the task improved."]
     note += _undefined_lines(tasks, F, reasons)
@@ -465,9 +492,9 @@ def _method_points(results_list: Sequence[Mapping[str, Any]]) -> tuple[list[dict
     for name, summary in aggregate(results_list).items():
         x, y = summary["average_max_forgetting"], summary["average_accuracy"]
         if x["mean"] is None or y["mean"] is None:
-            left_out.append(name)
+            left_out.append(_name(name))
             continue
-        points.append({"name": name, "x": x["mean"], "y": y["mean"], "xerr": _half_widths(x), "yerr": _half_widths(y),
+        points.append({"name": _name(name), "x": x["mean"], "y": y["mean"], "xerr": _half_widths(x), "yerr": _half_widths(y),
                        "runs": summary["runs"], "dagger": did_not_learn(summary)})
     return points, left_out
 
@@ -510,6 +537,7 @@ def _place_labels(ax: Axes, points: list[dict[str, Any]], xlim: tuple[float, flo
                     arrowprops={"arrowstyle": "-", "color": "grey", "linewidth": 0.7} if moved else None)
 
 
+@_plain_text
 def method_comparison_figure(results_list: Sequence[Mapping[str, Any]], *, size: tuple[float, float] = DEFAULT_SIZE,
                              dpi: int = DEFAULT_DPI) -> Figure:
     """Average accuracy against average maximum forgetting per method (see :func:`method_comparison`)."""

@@ -19,7 +19,7 @@ from typing import Any, Union
 
 from climb_harness import figures as _figures
 from climb_harness.leaderboard import experiment_heading, leaderboard_markdown, leaderboards
-from climb_harness.report import ReportError, format_matrix, metrics_table, transfer_table
+from climb_harness.report import ReportError, format_matrix, md_text, metrics_table, transfer_table
 from climb_harness.results import atomic_write_bytes
 
 __all__ = ["FIGURES_DIR", "FORMATS", "HTML_FILE", "MD_FILE", "write_report"]
@@ -65,9 +65,9 @@ class Figure:
 Block = Union[Heading, Markdown, Pre, Figure]
 
 
-def _slug(text: str) -> str:
-    """A file- and anchor-safe name: letters, digits, ``.``, ``_`` and ``-``."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "x"
+def _slug(text: str, limit: int = 80) -> str:
+    """A file- and anchor-safe name of at most ``limit`` characters: letters, digits, ``.``, ``_`` and ``-``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.")[:limit].strip("-.") or "x"
 
 
 class _Figures:
@@ -161,12 +161,15 @@ def _layout(results_list: Sequence[Any], transfers: Sequence[Mapping[str, Any]],
 
 # --------------------------------------------------------------------------- Markdown
 def _markdown_block(block: Block) -> str:
+    """One block as Markdown; headings and captions carry names from results files, so they are escaped
+    (:func:`climb_harness.report.md_text`), and a fence is longer than any run of backticks it holds."""
     if isinstance(block, Heading):
-        return f"{'#' * block.level} {block.text}"
+        return f"{'#' * block.level} {md_text(block.text, 300)}"
     if isinstance(block, Pre):
-        return f"```text\n{block.text}\n```"
+        fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", block.text)), default=0))
+        return f"{fence}text\n{block.text}\n{fence}"
     if isinstance(block, Figure):
-        return f"![{block.caption}]({block.path})"
+        return f"![{md_text(block.caption, 400)}]({block.path})"
     return block.text
 
 

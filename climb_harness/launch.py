@@ -2,11 +2,15 @@
 
 The launched processes run ``python -m climb_harness run ...`` with ``WORLD_SIZE`` set, which is what
 turns on data-parallel training (:mod:`climb_harness.parallel`); this process only waits for them.
+They end when it ends, however it ends: the launcher gets a parent-death signal (Linux) and stops its
+processes, and each training process watches this one (:func:`climb_harness.parallel.watch_launcher`)
+and exits within a second of its death, so a ``kill -9`` of ``climb`` leaves nothing writing the folder.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import socket
 import subprocess
 import sys
@@ -54,7 +58,26 @@ def launch_accelerate(args: Sequence[str], processes: int | None) -> int:
     processes = processes or default_processes()
     if processes < 2:
         raise UsageError("--launcher accelerate needs at least 2 processes (--num-processes); one process is plain `climb run`.")
-    return subprocess.call(launch_command(args, processes, free_port()))
+    env = {**os.environ, LAUNCHER_PID_ENV: str(os.getpid())}  # the training processes watch this process
+    return subprocess.call(launch_command(args, processes, free_port()), env=env,
+                           preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+
+
+#: The variable that tells the training processes which ``climb`` process launched them.
+LAUNCHER_PID_ENV = "CLIMB_LAUNCHER_PID"
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the launcher, before it runs: a SIGTERM when the ``climb`` process dies (Linux's parent-death
+    signal), which accelerate's launcher passes on to the training processes it started."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not glibc: the training processes' own watchdog still ends them
+        pass
 
 
 def check_data_parallel(config: Mapping[str, Any], registry: Any) -> None:

@@ -27,7 +27,7 @@ import numpy as np
 
 from climb_harness.comparison import holm, paired_difference
 from climb_harness.grouping import ExperimentGroup, MethodGroup, RunLike, group_experiments
-from climb_harness.report import ReportError, did_not_learn, interval_text, run_value, summarise_methods
+from climb_harness.report import ReportError, did_not_learn, interval_text, md_text, run_value, summarise_methods
 
 __all__ = ["ALPHA", "LEADERBOARD_METRICS", "MEMORY_OPTIONS", "QUALITY_METRICS", "compare", "experiment_heading",
            "leaderboard", "leaderboard_markdown", "leaderboards", "memory_budget"]
@@ -218,7 +218,7 @@ def leaderboard_markdown(rows: Sequence[Mapping[str, Any]], alpha: float = ALPHA
               "wall time (s)"]
     body = [
         [("—" if row["overall_rank"] is None else str(row["overall_rank"])),
-         row["method"] + (" †" if row["did_not_learn"] else ""),
+         md_text(row["method"]) + (" †" if row["did_not_learn"] else ""),
          str(row["runs"]) + (f" (+{row['incomplete_runs']} incomplete)" if row["incomplete_runs"] else ""),
          row["memory"] or _MISSING,
          *(_cell(row["metrics"][key], 2) for key in LEADERBOARD_METRICS),
@@ -247,7 +247,7 @@ def leaderboard_markdown(rows: Sequence[Mapping[str, Any]], alpha: float = ALPHA
     notes.append("memory: the replay budget each run stored (its algorithm options; — for methods without one).")
     flagged = [row["method"] for row in rows if row["did_not_learn"]]
     if flagged:
-        notes.append(f"† did not learn (mean knowledge transfer below -50): {', '.join(flagged)}; its low forgetting is "
+        notes.append(f"† did not learn (mean knowledge transfer below -50): {', '.join(map(md_text, flagged))}; its low forgetting is "
                      "no finding, so it is listed last.")
     return "\n".join(lines + [""] + [f"- {note}" for note in notes])
 
@@ -255,9 +255,9 @@ def leaderboard_markdown(rows: Sequence[Mapping[str, Any]], alpha: float = ALPHA
 def experiment_heading(group: ExperimentGroup, total: int) -> str:
     """One line naming an experiment group (and how it differs from the others in the report)."""
     seeds = sorted({run.seed for run in group.runs() if run.complete}, key=str)
-    text = f"Experiment {group.title}: {len(group.methods)} method(s), seeds {seeds}"
+    text = f"Experiment {md_text(group.title)}: {len(group.methods)} method(s), seeds {md_text(seeds, 200)}"
     if total > 1 and group.differs:
-        text += f"; differs from the others in {', '.join(group.differs)}"
+        text += f"; differs from the others in {md_text(', '.join(group.differs), 400)}"
     if group.derived:
         text += " (grouped by its config: results written before experiment fingerprints)"
     return text

@@ -18,6 +18,7 @@ gradient sum is one ``torch.distributed.all_reduce`` per dtype of flattened grad
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -121,6 +122,39 @@ def is_peer_failure(exc: BaseException) -> bool:
     text = f"{type(exc).__name__} {exc}"
     return type(exc).__name__ in ("DistBackendError", "DistNetworkError", "DistError") or any(
         marker in text for marker in ("Connection closed by peer", "Connection reset by peer", "gloo", "NCCL"))
+
+
+def watch_launcher(interval: float = 0.5) -> None:
+    """In a training process that ``climb run --launcher accelerate`` started: exit as soon as that ``climb``
+    process is gone (a daemon thread polls it), so that no training process outlives it and goes on writing
+    the folder beside a later ``--resume``. Nothing happens without the launcher's pid in the environment."""
+    import threading
+    import time
+
+    from climb_harness.launch import LAUNCHER_PID_ENV
+
+    try:
+        pid = int(os.environ.get(LAUNCHER_PID_ENV, ""))
+    except ValueError:
+        return
+
+    def gone() -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+    def watch() -> None:
+        while not gone():
+            time.sleep(interval)
+        print(f"the climb process {pid} that launched this data-parallel run is gone: stopping (rerun with "
+              "--resume to continue from the last completed task)", file=sys.stderr, flush=True)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="climb-launcher-watch", daemon=True).start()
 
 
 def launched_processes() -> int:

@@ -65,6 +65,7 @@ def run_on_ray(experiment: Any, plugins: Sequence[str], *, resume: bool = False,
     try:
         return _run(ray, experiment, plugins, max_concurrent, retries, cpus_per_cell, gpus_per_cell, echo)
     finally:
+        experiment.close()
         if started_here:
             ray.shutdown()
 

@@ -12,6 +12,7 @@ paragraph (exit 2) instead of a traceback.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -46,6 +47,30 @@ _MISSING = "—"
 
 class ReportError(UsageError, ValueError):
     """Results that cannot be formatted or aggregated together; says which and what to pass instead."""
+
+
+#: A name that Markdown shows as it is (no emphasis, link, HTML or table syntax in it).
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./\- ]*$")
+#: What Markdown could read as syntax: HTML and autolinks, links and images, emphasis, code, table cells, entities,
+#: math; ``_`` only at a word's edge (inside a word CommonMark never reads it as emphasis).
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*\[\]<>!|&$~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+
+
+def md_text(value: Any, limit: int = 120) -> str:
+    """A string from a results file (a method, task or experiment name) as Markdown that shows it as text.
+
+    Plain names (letters, digits, ``_ . - /`` and spaces, as configs allow) are returned as they are; in anything
+    else every character Markdown could read as syntax is backslash-escaped (CommonMark), so no HTML, link,
+    emphasis, code span or table cell can be smuggled into report.md; the text is cut to ``limit`` characters
+    on one line.
+
+    Example:
+        >>> print(md_text("er-ring"), md_text("<script>x</script>"))
+        er-ring \\<script\\>x\\</script\\>
+    """
+    text = " ".join(str(value).split())
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if _PLAIN_NAME.match(text) else _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
@@ -121,9 +146,9 @@ def metrics_table(results_list: Sequence[Mapping[str, Any]]) -> str:
         values = scalar_metrics(results)
         rows.append(
             [
-                str(results.get("algorithm", "?")),
-                str(results.get("seed", "?")),
-                str(results.get("status", "?")),
+                md_text(results.get("algorithm", "?")),
+                md_text(results.get("seed", "?")),
+                md_text(results.get("status", "?")),
                 *(_fmt(values[key]) for key in SCALAR_METRICS),
             ]
         )
@@ -244,7 +269,7 @@ def aggregate_table(results: Sequence[Any] | Mapping[str, Mapping[str, Any]]) ->
     header = ["algorithm", "seeds", *SCALAR_METRICS.values(), *COSTS.values()]
     rows = [
         [
-            name + (" †" if did_not_learn(s) else ""),
+            md_text(name) + (" †" if did_not_learn(s) else ""),
             str(s["runs"]),
             *(interval_text(s[key], 2) for key in SCALAR_METRICS),
             *(interval_text(s[key], 1) for key in COSTS),
@@ -294,12 +319,12 @@ def transfer_table(transfer: Mapping[str, Any]) -> str:
             lt_text = f"{lt:.2f} ± {per_seed['ci95']:.2f}"
         if row.get("undefined") and row["undefined"] != "reference":
             notes.setdefault((row["task"], row["shots"], row["undefined"]), []).append(source)
-        rows.append([source, row["task"], row["shots"], str(len(row["seeds"])), _ci(row["score"]),
+        rows.append([md_text(source), md_text(row["task"]), md_text(row["shots"]), str(len(row["seeds"])), _ci(row["score"]),
                      "(reference)" if row.get("undefined") == "reference" else _ci(row.get("pretrained")), lt_text])
     title = (f"Phase II low-shot transfer: scores on {protocol.get('report_split', '?')} (epochs chosen on "
              f"{protocol.get('selection_split', '?')}), mean ± 95% t-interval over seeds; {protocol.get('epochs')} "
              f"epochs at lr {protocol.get('lr')}; LT = 100 (S_up - S_pre) / (S_pre - S_rand)")
     table = _markdown(header, rows, right_from=3)
-    lines = [f"- {task} ({shots}), {len(sources)} upstream model(s): {reason}"
+    lines = [f"- {md_text(task)} ({md_text(shots)}), {len(sources)} upstream model(s): {md_text(reason, 400)}"
              for (task, shots, reason), sources in notes.items()]
     return "\n".join([title, "", table] + (["", *lines] if lines else []))

@@ -126,11 +126,21 @@ def ensure_dir(path: Path, what: str = "output folder", fix: str = WRITE_FIX,
         ) from None
 
 
+@functools.cache
+def _file_mode() -> int:
+    """The mode a plain ``open()`` would give a new file (0o666 less the umask): mkstemp's 0o600 would make
+    results and reports unreadable to the collaborators a shared folder is for."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _write_temp(tmp: str, fd: int, data: bytes) -> None:
     """Write ``data`` to the temporary file ``tmp`` (open as ``fd``, closed here) and fsync it."""
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
         handle.flush()
+        os.fchmod(handle.fileno(), _file_mode())
         os.fsync(handle.fileno())
 
 
@@ -214,8 +224,10 @@ _REREAD_FIX = ("Fix: if a run wrote it, delete it (or move it away) and run the 
 
 def schema_version_of(path: Path) -> Any:
     """The ``schema_version`` a results file declares, or None when it cannot be read (read_results says why)."""
+    from climb_harness._bounded_json import load
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = load(path)
     except (OSError, ValueError):
         return None
     return data.get("schema_version") if isinstance(data, dict) else None
@@ -226,15 +238,17 @@ def read_results(path: Path) -> dict[str, Any]:
 
     A missing file raises FileNotFoundError; an unreadable, unparsable or invalid one a RunError
     naming the file, the first problems (with their JSON paths) and the fix."""
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))
+    from climb_harness._bounded_json import load
+
+    try:  # bounded: size, nesting depth and number limits; NaN and Infinity refused, naming line and column
+        results = load(path)
     except FileNotFoundError:
         raise
     except OSError as exc:
         reason = os_reason(exc)
         raise RunError(f"{path} cannot be read ({reason}); it was left as it is. {_REREAD_FIX}") from None
     except ValueError as exc:
-        reason = clip(exc, 160)
+        reason = clip(exc, 300)
         raise RunError(f"{path} is not valid JSON ({reason}); it was left as it is. {_REREAD_FIX}") from None
     problems = results_problems(results)
     if problems:
@@ -242,6 +256,18 @@ def read_results(path: Path) -> dict[str, Any]:
         raise RunError(f"{path} is not a valid climb-harness results file: {shown}. It was left as it is. "
                        f"{_REREAD_FIX}")
     return results
+
+
+def write_results(path: Path, results: Mapping[str, Any]) -> None:
+    """results.json, atomically, after checking it against its own schema: a results file the harness would
+    refuse to read back (a score of 1e308 that a damaged input smuggled in, a NaN) is never written; the
+    failure is the harness's, and names the file and the fields."""
+    problems = results_problems(results)
+    if problems:
+        raise RunError(f"climb-harness built a results file for {path} that fails its own schema "
+                       f"({clip('; '.join(problems[:3]), 400)}); nothing was written. This is a bug in the harness (an "
+                       "input it read should have been refused first): please report it with the command you ran.")
+    write_json(path, results)
 
 
 def results_problems(results: Any) -> list[str]:

@@ -91,6 +91,7 @@ from climb_harness.results import (
     schema_version_of,
     remove_orphan_temps,
     write_json,
+    write_results,
 )
 
 #: The files a run folder's atomic writes target: the only temporary files ``--resume`` removes.
@@ -960,7 +961,7 @@ class Runner:
             self._write_scores()
             if index == len(self.task_order) - 1:
                 self._finish(results)
-            write_json(self.results_path, results)
+            write_results(self.results_path, results)
             self.events.write("task_end", task_index=index, task=name, scores=dict(zip(self.task_order, row)),
                               timing=results["timing"]["per_task"][name])
             self._emit("climb_task_end", task_index=index, task=name, scores=dict(zip(self.task_order, row)))
@@ -1144,5 +1145,5 @@ class Runner:
         }
         if spec.experiment is not None:
             results["experiment"] = copy.deepcopy(dict(spec.experiment))
-        write_json(self.results_path, results)
+        write_results(self.results_path, results)
         return results

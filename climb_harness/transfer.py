@@ -142,6 +142,23 @@ class TargetTask:
     shots: list[Shots]
 
 
+def cell_problem(record: Any) -> str | None:
+    """What is wrong with a cell file's contents (None when it is a valid cell): the transfer schema's cell,
+    an ``identity`` object, and an interval that holds the score."""
+    from climb_harness.schemas import validate
+
+    if not isinstance(record, dict) or not isinstance(record.get("identity"), dict):
+        return "it is not a cell record (a JSON object with an 'identity' object)"
+    cell = {k: v for k, v in record.items() if k != "identity"}
+    problems = [str(v) for v in validate("transfer", {"cells": [cell]}) if str(v).startswith("$.cells[0]")]
+    if problems:
+        return "; ".join(problems[:2])
+    low, high = record["ci"]
+    if not low <= record["score"] <= high:
+        return f"its interval [{low}, {high}] does not hold its score {record['score']}"
+    return None
+
+
 class Transfer:
     """Plans and runs the cells; :meth:`run` returns the transfer.json dict."""
 
@@ -231,7 +248,13 @@ class Transfer:
                 "encoder": self.encoder, "training": self.training, "protocol": self.protocol}
 
     def run(self, resume: bool = False) -> dict[str, Any]:
+        from climb_harness.lock import acquire
+
         ensure_dir(self.output / CELLS_DIR)
+        with acquire(self.output, "climb transfer", self.echo):
+            return self._run_cells(resume)
+
+    def _run_cells(self, resume: bool) -> dict[str, Any]:
         started = time.perf_counter()
         records: list[dict[str, Any]] = []
         for number, cell in enumerate(self.cells, 1):
@@ -260,15 +283,20 @@ class Transfer:
         write_json(self.output / TRANSFER_FILE, results)
 
     def _existing(self, path: Path, identity: Mapping[str, Any], resume: bool) -> dict[str, Any] | None:
+        from climb_harness._bounded_json import load
+
         if not path.exists():
             return None
         try:
-            record = json.loads(path.read_text(encoding="utf-8"))
+            record = load(path)
+            problem = cell_problem(record)
+            if problem:
+                raise ValueError(problem)
         except (OSError, ValueError) as exc:
-            if resume:  # a cell file is written atomically: an unreadable one was damaged later; redo it
-                self.echo(f"{path} cannot be read ({clip(exc, 80)}); that cell is run again.")
+            if resume:  # a cell file is written atomically: an unreadable or invalid one was damaged later; redo it
+                self.echo(f"warning: {path} cannot be used ({clip(exc, 160)}); that cell is run again.")
                 return None
-            raise RunError(f"{path} cannot be read ({clip(exc, 120)}). Nothing was overwritten; rerun with --resume "
+            raise RunError(f"{path} cannot be used ({clip(exc, 200)}). Nothing was overwritten; rerun with --resume "
                            "(the cell is run again) or choose another --output folder.") from None
         if not resume:
             raise RunError(f"{self.output} already holds transfer cells ({path.name}). Nothing was overwritten; pass "
@@ -414,10 +442,12 @@ def read_transfer(path: Path) -> dict[str, Any]:
     """``path`` parsed and checked against ``schemas/transfer.schema.json``; a RunError naming it otherwise."""
     from climb_harness.schemas import validate
 
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+    from climb_harness._bounded_json import load
+
+    try:  # bounded, and NaN or Infinity refused with the line and column
+        data = load(path)
     except (OSError, ValueError) as exc:
-        raise RunError(f"{path} cannot be read as JSON ({clip(exc, 160)}); it was left as it is.") from None
+        raise RunError(f"{path} cannot be read as JSON ({clip(exc, 300)}); it was left as it is.") from None
     problems = [f"{v.path}: {clip(v.message, 120)}" for v in validate("transfer", data)]
     if problems:
         raise RunError(f"{path} is not a valid climb-harness transfer results file: {'; '.join(problems[:3])}. "

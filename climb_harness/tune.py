@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import math
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from climb_harness.errors import UsageError
-from climb_harness.results import atomic_write_bytes, ensure_dir
+from climb_harness.results import atomic_write_bytes, clip, ensure_dir
 
 STUDY_FILE = "study.db"
 BEST_FILE = "best.yaml"
@@ -148,21 +150,51 @@ class Tuner:
         final = results["accuracy_matrix"][-1]
         study.tell(trial, sum(final) / len(final))
 
+    def search(self) -> dict[str, Any]:
+        """What makes two studies comparable: the algorithm, its fixed options, the search space, the tasks
+        tuned on, the seed and the objective. A study resumed with anything else would mix two searches."""
+        return {"algorithm": self.algorithm, "space": [dataclasses.asdict(p) for p in self.params],
+                "tasks": [t["name"] for t in self.config["tasks"][: self.prefix]], "seed": self.seed,
+                "objective": OBJECTIVE}
+
     def run(self, resume: bool = False) -> dict[str, Any]:
+        from climb_harness.lock import acquire
+
         optuna = _optuna()
         ensure_dir(self.output)
+        with acquire(self.output, "climb tune", self.echo):
+            return self._run(optuna, resume)
+
+    def _open_study(self, optuna: Any, resume: bool) -> Any:
+        """Create the study, or (``--resume``) open it after checking it searches what this command does."""
         database = self.output / STUDY_FILE
         if database.exists() and not resume:
             raise UsageError(f"{database} already holds a study. Nothing was changed; pass --resume to continue it, "
                              "or choose another --output folder.")
         storage = f"sqlite:///{database}"
         study = optuna.create_study(study_name="climb-tune", storage=storage, load_if_exists=True, direction="maximize")
+        search = json.loads(json.dumps(self.search(), default=str))
+        recorded = study.user_attrs.get("search")
+        if recorded is None:
+            study.set_user_attr("search", search)
+        elif recorded != search:
+            differs = sorted(k for k in search if recorded.get(k) != search.get(k))
+            raise UsageError(f"{database} holds a study of another search ({', '.join(differs)} differ: the study "
+                             f"searched {clip(recorded, 300)}). Nothing was changed; resume with the same --algorithm, "
+                             "--param, --tasks and seed, or start a new study in another --output folder.")
         # The sampler's seed moves on with the study: a resumed study must not propose its first trials again.
         sampler = optuna.samplers.TPESampler(seed=self.seed * 10_007 + len(study.trials))
-        study = optuna.load_study(study_name="climb-tune", storage=storage, sampler=sampler)
+        return optuna.load_study(study_name="climb-tune", storage=storage, sampler=sampler)
+
+    def _run(self, optuna: Any, resume: bool) -> dict[str, Any]:
+        database = self.output / STUDY_FILE
+        study = self._open_study(optuna, resume)
         for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
             study._storage.set_trial_state_values(stale._trial_id, optuna.trial.TrialState.FAIL)  # noqa: SLF001
-            self.echo(f"trial {stale.number} was left running by an interrupted process: marked failed, run again")
+            folder = self.output / "trials" / f"trial-{stale.number}"
+            shutil.rmtree(folder, ignore_errors=True)  # half-written by the killed process; never read again
+            self.echo(f"trial {stale.number} was left running by an interrupted process: marked failed and its folder "
+                      "removed; a new trial runs in its place")
         done = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
         remaining = max(0, self.trials - done)
         if done:

@@ -48,7 +48,7 @@ def test_two_experiments_with_the_same_seed_are_two_groups_not_two_seeds(two_exp
     assert done.exit_code == 0, done.output
     headings = [line for line in done.output.splitlines() if line.startswith("## Experiment")]
     assert len(headings) == 2
-    assert all("training.batch_size" in line for line in headings)
+    assert all("training.batch" in line and "size=" in line.replace("\\", "") for line in headings)
     assert "| finetune | 2 |" not in done.output and "| finetune | 1 |" in done.output
     assert "Not ranked" in done.output  # one seed per method
 

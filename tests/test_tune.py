@@ -53,8 +53,7 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path.write_text(yaml.safe_dump({
         "name": "tiny", "encoder": "tiny", "algorithms": ["ewc"], "training": {"epochs": 1, "progress": False},
         "tasks": [{"name": "synthetic-colour", "options": {"size": 32, "seed": 1}},
-                  {"name": "synthetic-yesno", "options": {"size": 32, "seed": 2}},
-                  {"name": "synthetic-colour", "options": {"size": 32, "seed": 3}}],
+                  {"name": "synthetic-yesno", "options": {"size": 32, "seed": 2}}],
     }))
     return path
 
@@ -62,7 +61,7 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _tune(config: Path, out: Path, trials: int, *extra: str):
     return CliRunner().invoke(main, ["tune", "--config", str(config), "--plugin", TEST_PLUGIN, "--algorithm", "ewc",
                                      "--param", "ewc_lambda=1:1e6:log", "--param", "penalty", "--trials", str(trials),
-                                     "--output", str(out), *extra])
+                                     "--tasks", "1", "--output", str(out), *extra])
 
 
 def test_a_study_resumes_after_an_interruption_and_writes_the_best_config(config, tmp_path):
@@ -81,11 +80,28 @@ def test_a_study_resumes_after_an_interruption_and_writes_the_best_config(config
     complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert len(complete) == 3 and [t.params for t in complete[:2]] == before
     assert complete[2].params not in before  # the resumed sampler does not replay the first proposals
-    # each trial ran the first two tasks and read only the selection split
+    # each trial ran the first task (--tasks 1) and read only the selection split
     run = read_results(Path(complete[0].user_attrs["run"]) / "results.json")
-    assert run["tasks"] == ["synthetic-colour", "synthetic-yesno"] and run["protocol"]["report_split"] == "val"
+    assert run["tasks"] == ["synthetic-colour"] and run["protocol"]["report_split"] == "val"
     # the best options as a config for every task, which climb run accepts
     best = load_config(str(out / "best.yaml"))
-    assert len(best["tasks"]) == 3 and best["algorithms"][0]["name"] == "ewc"
+    assert len(best["tasks"]) == 2 and best["algorithms"][0]["name"] == "ewc"
     study = optuna.load_study(study_name="climb-tune", storage=storage)
     assert best["algorithms"][0]["options"] == study.best_trial.params
+
+
+def test_resuming_with_another_search_space_is_refused_and_a_killed_trial_folder_is_removed(config, tmp_path):
+    out = tmp_path / "study"
+    assert _tune(config, out, 1).exit_code == 0
+    other = CliRunner().invoke(main, ["tune", "--config", str(config), "--plugin", TEST_PLUGIN, "--algorithm", "ewc",
+                                      "--param", "ewc_lambda=1:10", "--trials", "2", "--tasks", "1", "--output",
+                                      str(out), "--resume"])
+    assert other.exit_code == 2 and "another search" in other.output and "space" in other.output
+    storage = f"sqlite:///{out / 'study.db'}"
+    left = optuna.load_study(study_name="climb-tune", storage=storage).ask()  # a trial a killed process left running
+    half = out / "trials" / f"trial-{left.number}"
+    (half / "seed-0").mkdir(parents=True)
+    (half / "seed-0" / "results.json").write_text("{")  # half-written
+    resumed = _tune(config, out, 2, "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert not half.exists() and "folder removed" in resumed.output
