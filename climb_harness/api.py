@@ -50,7 +50,13 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, Union
 import pluggy
 
 from climb_harness import _prompting as prompting  # the prompt-tuning / prefix-tuning contract (no torch)
-from climb_harness.errors import RunError
+from climb_harness._bounded_json import JsonLimits
+from climb_harness._datakit import (DATA_LIMITS, DataError, DataFile, DataRecord, MissingDataError, clip_repr,
+                                    clip_text, closest_name, data_fingerprint, data_options,
+                                    fingerprint_options, held_out_groups, option_defaults, read_cached,
+                                    unknown_split)
+from climb_harness._datapaths import (DEFAULT_MAX_PIXELS, FolderListing, ImagePath, find_layout, list_folder,
+                                      misplaced_hint, require_files, resolve_inside)
 
 if TYPE_CHECKING:  # pragma: no cover - imported for type checkers only
     import torch
@@ -84,6 +90,30 @@ __all__ = [
     "hookimpl",
     "load_image",
     "task",
+    # the data toolkit for task authors (climb_harness._datakit and _datapaths; standard library only)
+    "DATA_LIMITS",
+    "DEFAULT_MAX_PIXELS",
+    "DataFile",
+    "DataRecord",
+    "FolderListing",
+    "ImagePath",
+    "JsonLimits",
+    "MissingDataError",
+    "clip_repr",
+    "clip_text",
+    "closest_name",
+    "data_fingerprint",
+    "data_options",
+    "find_layout",
+    "fingerprint_options",
+    "held_out_groups",
+    "list_folder",
+    "misplaced_hint",
+    "option_defaults",
+    "read_cached",
+    "require_files",
+    "resolve_inside",
+    "unknown_split",
     # the memory toolkit for method authors (climb_harness._memory; imported with torch on first use)
     "ClassBalancedMemory",
     "Entry",
@@ -110,7 +140,10 @@ _MEMORY_NAMES = frozenset({"ClassBalancedMemory", "Entry", "ReservoirMemory", "T
 #: 1.3 added the algorithm manifest field ``data_parallel`` and ``TrainingContext.rank`` / ``world_size``.
 #: 1.4 added ``Example.group``, ``ContinualModelProtocol.head_loss`` and the memory toolkit (``TaskMemory``,
 #: ``ReservoirMemory``, ``ClassBalancedMemory``, ``budget_share``, ``sample_without_replacement``, ``seeded_generator``)
-#: and ``prompting``, the contract of the encoder capabilities ``prompt-tuning`` and ``prefix-tuning``.
+#: and ``prompting``, the contract of the encoder capabilities ``prompt-tuning`` and ``prefix-tuning``; the data
+#: toolkit for task authors (``DataFile``, ``DataRecord``, ``MissingDataError``, ``data_options``, ``read_cached``,
+#: ``resolve_inside``, ``find_layout``, ``misplaced_hint``, ``closest_name``, ``clip_text``, ...), ``load_image``'s
+#: ``max_pixels`` and ``data_dir``'s ``task``.
 API_VERSION = "1.4"
 
 #: Marker for hook implementations in plugin modules: ``@hookimpl def climb_tasks(): ...``.
@@ -536,12 +569,6 @@ class Task:
         return ()
 
 
-class DataError(RunError, ValueError):
-    """A task's data is there but wrong (a corrupt record, an unknown label): name the file, the line
-    and the field, and how to get a good copy. The harness reports it as one paragraph (exit 1); it is
-    a ``ValueError`` too, for code that catches that."""
-
-
 class UnreadableImageError(DataError):
     """An image file of a task is missing or cannot be decoded (:func:`load_image` raises it).
 
@@ -576,14 +603,16 @@ def _unreadable(path: str, message: str) -> UnreadableImageError:
 DATA_ROOT_ENV = "CLIMB_DATA_ROOT"
 
 
-def data_dir(given: str | os.PathLike[str] | None, folder: str) -> Path:
+def data_dir(given: str | os.PathLike[str] | None, folder: str, task: str | None = None) -> Path:
     """A task's data folder: the ``data_dir`` option if given, else ``$CLIMB_DATA_ROOT/<folder>``.
 
     No absolute path lives in code: a user points at the data with the option or the variable.
 
     Args:
         given: The task's ``data_dir`` option (``None``: use the environment variable).
-        folder: The task's folder under the data root (conventionally its registry name).
+        folder: The task's folder under the data root (conventionally its registry name; tasks
+            reading one release may share it).
+        task: The task's registry name, for the command the error suggests (default: ``folder``).
 
     Returns:
         The folder (not checked for existence).
@@ -600,8 +629,9 @@ def data_dir(given: str | os.PathLike[str] | None, folder: str) -> Path:
     root = os.environ.get(DATA_ROOT_ENV)
     if not root:
         raise FileNotFoundError(
-            f"no data folder for {folder!r}: set the task's data_dir option, or the environment variable "
-            f"{DATA_ROOT_ENV} to a folder holding {folder}/ (`climb data check {folder} --data-root DIR` says what is expected)"
+            f"no data folder for {task or folder!r}: set the task's data_dir option, or the environment "
+            f"variable {DATA_ROOT_ENV} to a folder DIR holding {folder}/ (`climb data check {task or folder} "
+            f"--data-root DIR` says what is expected under DIR/{folder}/)"
         )
     return Path(root).expanduser() / folder
 
@@ -695,19 +725,26 @@ def stratified_sample(labels: Sequence[Any], n: int | None, seed: int | str) -> 
     return sorted(chosen)
 
 
-def load_image(image: ImageLike) -> Image.Image:
+def load_image(image: ImageLike, max_pixels: int | None = None) -> Image.Image:
     """Open a task's image (path, PIL image or HxWxC uint8 array) as an RGB PIL image.
+
+    A file's size is read from its header first: an image of more than ``max_pixels`` (width times
+    height) is refused before anything is decoded, so a decompression bomb (a small file that
+    decodes to GBs) costs nothing. The limit is the argument if given, else the one the path carries
+    (an :class:`ImagePath`: its task's ``max_image_pixels`` option), else :data:`DEFAULT_MAX_PIXELS`.
 
     Args:
         image: A file path, a PIL image, or an HxWxC (or HxW) uint8 array.
+        max_pixels: The largest image decoded from a file (``None``: see above).
 
     Returns:
         An RGB ``PIL.Image.Image`` (a converted copy; a file is closed before returning). The whole
         file is decoded here, so a truncated file fails here and not later.
 
     Raises:
-        UnreadableImageError: When a path does not exist or is not a readable image (a ``DataError``
-            naming the file; ``training.skip_unreadable_images`` decides whether the run stops).
+        UnreadableImageError: When a path does not exist, is not a regular file, is larger than the
+            limit or is not a readable image (a ``DataError`` naming the file;
+            ``training.skip_unreadable_images`` decides whether the run stops).
 
     Example:
         >>> import numpy as np
@@ -715,18 +752,34 @@ def load_image(image: ImageLike) -> Image.Image:
         >>> img.mode, img.size
         ('RGB', (3, 2))
     """
+    import stat
+    import warnings
+
     from PIL import Image
 
     if isinstance(image, Image.Image):
         return image.convert("RGB")
     if isinstance(image, (str, os.PathLike)):
         path = os.fspath(image)
+        limit = max_pixels or getattr(image, "max_pixels", None) or DEFAULT_MAX_PIXELS
         try:
-            with Image.open(path) as img:
-                return img.convert("RGB")
-        except FileNotFoundError:
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                raise UnreadableImageError(path, "it is not a regular file (a folder, a device or a pipe)")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # the limit below is stricter
+                with Image.open(path) as img:
+                    width, height = img.size
+                    if width * height > limit:
+                        raise UnreadableImageError(
+                            path, f"it is {width} x {height} = {width * height:,} pixels, more than the "
+                            f"{limit:,} its task decodes at most, a guard against decompression bombs; if "
+                            "the image is genuine, raise the task option max_image_pixels")
+                    return img.convert("RGB")
+        except (FileNotFoundError, NotADirectoryError):
             raise UnreadableImageError(path, "no such file") from None
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            if isinstance(exc, UnreadableImageError):
+                raise
             raise UnreadableImageError(path, f"{type(exc).__name__}: {str(exc)[:200]}") from None
     return Image.fromarray(image).convert("RGB")
 

@@ -10,41 +10,25 @@ import copy
 from typing import Any
 
 from climb_easyvqa.labels import ANSWERS, TASK_NAMES
-from climb_harness.api import API_VERSION, Component, hookimpl, task
+from climb_harness.api import API_VERSION, Component, data_options, hookimpl, option_defaults, task
 
-OPTIONS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "data_dir": {
-            "type": ["string", "null"],
-            "default": None,
-            "description": "Folder in easy-VQA's layout ({train,test}/questions.json, {train,test}/images/<id>.png); "
-            "null = the data shipped inside the installed easy-vqa package.",
-        },
-        "max_train_examples": {
-            "type": ["integer", "null"],
-            "minimum": 1,
-            "default": 800,
-            "description": "Seeded, label-stratified sample of the train split (null = all) to keep CPU runs short.",
-        },
-        "max_eval_examples": {
-            "type": ["integer", "null"],
-            "minimum": 1,
-            "default": 300,
-            "description": "Seeded, label-stratified sample of each of val and test (null = all).",
-        },
-        "val_fraction": {
-            "type": "number",
-            "exclusiveMinimum": 0,
-            "exclusiveMaximum": 1,
-            "default": 0.1,
-            "description": "Share of easy-VQA's train images held out as val (by image, seed 2022, same for all three tasks).",
-        },
-    },
-}
+#: The largest image decoded by default: easy-VQA's images are 64 x 64 (4,096 pixels); 1 megapixel leaves room
+#: for a copy drawn larger and stops a decompression bomb.
+MAX_IMAGE_PIXELS = 1_000_000
 
-DEFAULT_OPTIONS: dict[str, Any] = {key: prop["default"] for key, prop in OPTIONS_SCHEMA["properties"].items()}
+OPTIONS_SCHEMA: dict[str, Any] = data_options(
+    "Folder in easy-VQA's layout ({train,test}/questions.json, {train,test}/images/<id>.png); "
+    "null = the data shipped inside the installed easy-vqa package.",
+    max_train="Seeded, label-stratified sample of the train split (null = all) to keep CPU runs short.",
+    max_train_default=800,
+    max_eval_default=300,
+    max_image_pixels=MAX_IMAGE_PIXELS,
+    val_fraction=0.1,
+    val_fraction_description="Share of easy-VQA's train images held out as val (by image, seed 2022, same "
+    "for all three tasks).",
+)
+
+DEFAULT_OPTIONS: dict[str, Any] = option_defaults(OPTIONS_SCHEMA)
 
 _DATA = {
     "source": "easy-VQA by Victor Zhou, https://github.com/vzhou842/easy-VQA (PyPI package easy-vqa 1.0): "

@@ -8,7 +8,6 @@ sample of each split so that the default benchmark runs in minutes on a CPU.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -24,7 +23,7 @@ from climb_easyvqa.data import (
 )
 from climb_easyvqa.labels import ANSWERS, TASK_NAMES, label_index, question_type
 from climb_easyvqa.plugin import DEFAULT_OPTIONS
-from climb_harness.api import Example, Task
+from climb_harness.api import Example, Task, fingerprint_options, unknown_split
 
 SPLITS = ("train", "val", "test")
 
@@ -50,16 +49,14 @@ class EasyVqaTask(Task):
 
     def examples(self, split: str) -> list[Example]:
         if split not in SPLITS:
-            raise ValueError(
-                f"task {self.task_name!r} has no split {split!r}; valid splits: {', '.join(SPLITS)}."
-            )
+            raise unknown_split(self.task_name, split, SPLITS)
         if split not in self._examples:
             self._examples[split] = self._load(split)
         return self._examples[split]
 
     def fingerprint(self) -> str:
         root = resolve_data_dir(self.options["data_dir"])
-        options = json.dumps(self.options, sort_keys=True, default=str)
+        options = fingerprint_options(self.options)
         return f"climb-easyvqa {__version__} {self.task_name} dir={root} data={data_digest(root)} options={options}"
 
     # ------------------------------------------------------------------ internals
@@ -76,11 +73,12 @@ class EasyVqaTask(Task):
             [q.answer for q in questions], limit, seed=f"climb-easyvqa/{self.task_name}/{split}"
         )
         questions = [questions[i] for i in keep]
-        check_images(root, source, (q.image_id for q in questions))
+        check_images(root, source, (q.image_id for q in questions), bool(self.options["allow_symlinks_out"]))
+        max_pixels = int(self.options["max_image_pixels"])
         return [
             Example(
                 text=q.text,
-                images=(str(image_path(root, source, q.image_id)),),
+                images=(image_path(root, source, q.image_id, max_pixels),),
                 target=label_index(self.question_type, q.answer),
                 id=f"{source}-{q.index}",
             )

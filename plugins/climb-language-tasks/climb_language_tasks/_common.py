@@ -18,14 +18,20 @@ split (or, for IMDb, no validation split), so
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import random
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from climb_harness.api import API_VERSION, DataError, Example, Task, data_dir, files_fingerprint, stratified_sample
+from climb_harness.api import (API_VERSION, DataError, DataFile, Example, MissingDataError, Task, data_dir,
+                               data_fingerprint, data_options, files_fingerprint, misplaced_hint,
+                               option_defaults, stratified_sample, unknown_split)
+from climb_harness.api import clip_text as clip
+
+__all__ = ["CLIMB_DEFAULTS", "SPLITS", "VAL_FRACTION", "VAL_SEED", "FileFormat", "JsonlTask",
+           "LanguageDataError", "LanguageTask", "MissingDataError", "Record", "carve", "check_pairing",
+           "clip", "default_options", "how_to_get", "manifest", "options_schema", "round_half_up"]
 
 SPLITS = ("train", "val", "test")
 
@@ -44,14 +50,6 @@ class LanguageDataError(DataError):
     """A data file of a language task is there but unusable: names the file, the line, the field, the fix."""
 
 
-class MissingDataError(DataError, FileNotFoundError):
-    """A file or folder a task needs is absent: names it, the expected layout and how to get the data.
-
-    A ``FileNotFoundError`` too, so the conformance kit skips (not fails) a task whose data is not
-    downloaded yet, and ``climb`` reports it as one paragraph.
-    """
-
-
 def options_schema(
     name: str,
     folder_description: str,
@@ -59,7 +57,7 @@ def options_schema(
     null_means: str | None = None,
     train_sample: str = "the (carved) train split",
 ) -> dict[str, Any]:
-    """The option schema every CLiMB language task has (as SNLI-VE has them).
+    """The option schema every CLiMB language task has (:func:`climb_harness.api.data_options`).
 
     Args:
         name: The task's registry name (its default folder under $CLIMB_DATA_ROOT).
@@ -68,34 +66,13 @@ def options_schema(
         train_sample: What ``max_train_examples`` samples from.
     """
     null_means = null_means or f"$CLIMB_DATA_ROOT/{name}"
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "data_dir": {
-                "type": ["string", "null"],
-                "default": None,
-                "description": f"{folder_description}; null = {null_means}.",
-            },
-            "max_train_examples": {
-                "type": ["integer", "null"],
-                "minimum": 1,
-                "default": None,
-                "description": f"Seeded, label-stratified sample of {train_sample} (null = all), for short runs.",
-            },
-            "max_eval_examples": {
-                "type": ["integer", "null"],
-                "minimum": 1,
-                "default": None,
-                "description": "Seeded, label-stratified sample of each of val and test (null = all).",
-            },
-        },
-    }
+    return data_options(f"{folder_description}; null = {null_means}.",
+                        max_train=f"Seeded, label-stratified sample of {train_sample} (null = all), for "
+                        "short runs.")
 
 
-def default_options(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """``{option: default}`` of an option schema."""
-    return {key: prop["default"] for key, prop in schema["properties"].items()}
+#: ``{option: default}`` of an option schema.
+default_options = option_defaults
 
 
 def how_to_get(name: str, fetch: str, holds: str | None = None) -> str:
@@ -193,12 +170,6 @@ def carve(labels: Sequence[Any], fractions: Sequence[tuple[str, float]], seed: i
     return {name: sorted(indices) for name, indices in parts.items()}
 
 
-def clip(text: object, limit: int = 80) -> str:
-    """One line of at most ``limit`` characters, for error messages."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
 @dataclasses.dataclass(frozen=True)
 class FileFormat:
     """How a task's errors describe its files: the error class, the data set's name, what a line holds, the fix."""
@@ -208,36 +179,28 @@ class FileFormat:
     expected: str
     fix: str
 
-    def bad(self, path: Path | str, line: int | None, field: str | None, problem: str) -> LanguageDataError:
+    def file(self, path: Path | str) -> DataFile:
+        """The toolkit's reader of one of the task's files, with these messages."""
+        return DataFile(Path(path), f"{self.title} data file", self.expected, self.fix, self.error)
+
+    def bad(self, path: Path | str, line: int | None, field: str | None, problem: str) -> DataError:
         """The error for an unusable record, naming the file, the 1-based line and the field."""
-        where = str(path) + (f", line {line}" if line is not None else "") + (f", field {field!r}" if field else "")
-        return self.error(f"{self.title} data file unusable at {where}: {problem}. {self.expected} Fix: {self.fix}")
+        return self.file(path).problem(problem, line=line, field=field)
 
     def lines(self, path: Path) -> Iterator[tuple[int, str]]:
-        """``(line number, text)`` of every non-blank line of a UTF-8 text file (missing: MissingDataError)."""
+        """``(line number, text)`` of every non-blank line of a UTF-8 text file, size-bounded (missing:
+        MissingDataError)."""
         try:
-            raw_lines = path.read_bytes().splitlines()
-        except (FileNotFoundError, NotADirectoryError):
+            yield from self.file(path).text_lines()
+        except FileNotFoundError:
             raise self.missing(path) from None
-        for number, raw in enumerate(raw_lines, start=1):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise self.bad(path, number, None, f"it is not UTF-8 text ({clip(exc)})") from None
-            if text.strip():
-                yield number, text
 
     def jsonl(self, path: Path) -> list[tuple[int, dict[str, Any]]]:
-        """``(line number, object)`` of every non-blank line of a JSON-lines file; at least one."""
-        rows: list[tuple[int, dict[str, Any]]] = []
-        for number, text in self.lines(path):
-            try:
-                row = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise self.bad(path, number, None, f"it is not valid JSON ({exc.msg} at column {exc.colno})") from None
-            if not isinstance(row, dict):
-                raise self.bad(path, number, None, f"it holds a JSON {type(row).__name__}, not an object")
-            rows.append((number, row))
+        """``(line number, object)`` of every non-blank line of a JSON-lines file (bounded); at least one."""
+        try:
+            rows = [(record.line or 0, record.value) for record in self.file(path).records()]
+        except FileNotFoundError:
+            raise self.missing(path) from None
         return self.nonempty(path, rows)
 
     def field(self, path: Path, line: int, row: Mapping[str, Any], field: str, *, label: str | None = None) -> Any:
@@ -306,7 +269,7 @@ class LanguageTask(Task):
         Raises:
             FileNotFoundError: When neither the option nor $CLIMB_DATA_ROOT is set.
         """
-        return data_dir(self.options["data_dir"], self.NAME).expanduser().absolute()
+        return data_dir(self.options["data_dir"], self.NAME, task=self.NAME).expanduser().absolute()
 
     # ------------------------------------------------------------------ the Task contract
     def required_paths(self) -> Sequence[Path]:
@@ -316,7 +279,7 @@ class LanguageTask(Task):
         if split not in SPLITS:
             note = self.SPLIT_NOTE or (f"val is carved out of the official train split, test is the official "
                                        f"{self.TEST_SOURCE} split")
-            raise ValueError(f"task {self.NAME!r} has no split {split!r}; valid splits: {', '.join(SPLITS)} ({note}).")
+            raise unknown_split(self.NAME, split, SPLITS, note)
         if split not in self._examples:
             self._examples[split] = self._load(split)
         return self._examples[split]
@@ -324,19 +287,22 @@ class LanguageTask(Task):
     def fingerprint(self) -> str:
         from climb_language_tasks import __version__
 
-        options = json.dumps(self.options, sort_keys=True, default=str)
-        try:
-            root = self.data_root()
-        except FileNotFoundError:
-            return f"climb-language-tasks {__version__} {self.NAME} dir=unset options={options}"
-        digest = files_fingerprint(self.source_paths(root))
-        return f"climb-language-tasks {__version__} {self.NAME} dir={root} data={digest} options={options}"
+        return data_fingerprint(f"climb-language-tasks {__version__} {self.NAME}", self.data_root,
+                                lambda root: files_fingerprint(self.source_paths(root)), self.options)
 
     # ------------------------------------------------------------------ splits
     def source(self, source: str) -> list[Record]:
-        """The records of one release split, parsed once."""
+        """The records of one release split, parsed once (a folder one level off is named with the fix)."""
         if source not in self._sources:
-            self._sources[source] = self.read_source(self.data_root(), source)
+            root = self.data_root()
+            try:
+                self._sources[source] = self.read_source(root, source)
+            except MissingDataError as exc:
+                layout = [str(p.relative_to(root)) for p in self.source_paths(root) if p.is_relative_to(root)]
+                hint = misplaced_hint(root, layout)
+                if hint:
+                    raise MissingDataError(f"{exc} {hint}") from None
+                raise
         return self._sources[source]
 
     def split_records(self, split: str) -> list[Record]:

@@ -17,17 +17,19 @@ carving of the official train split (seed 2022); test = the official test split.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from pathlib import Path
 from typing import Any
+
+from climb_harness.api import JsonLimits
 
 from climb_language_tasks._common import (
     FileFormat,
     LanguageDataError,
     LanguageTask,
     Record,
-    clip,
     default_options,
     how_to_get,
     manifest,
@@ -52,6 +54,8 @@ HOW_TO_GET = how_to_get(
     holds="aclImdb/",
 )
 _FILE_NAME = re.compile(r"^(\d+)_(\d+)\.txt$")
+#: A review file is read whole, at most 1 MiB (the release's longest review is about 14 KB).
+REVIEW_LIMITS = JsonLimits(max_bytes=2**20)
 
 OPTIONS_SCHEMA = options_schema(NAME, "Folder holding aclImdb/ (the unpacked official release)")
 DEFAULT_OPTIONS = default_options(OPTIONS_SCHEMA)
@@ -122,9 +126,9 @@ def read_folder(root: Path, source: str, label: str) -> list[Record]:
     for _, _, name in sorted(keyed):
         path = where / name
         try:
-            text = path.read_bytes().decode("utf-8").strip()
-        except UnicodeDecodeError as exc:
-            raise FORMAT.bad(path, 1, None, f"it is not UTF-8 text ({clip(exc)})") from None
+            text = dataclasses.replace(FORMAT.file(path), limits=REVIEW_LIMITS).read_text().strip()
+        except FileNotFoundError:
+            raise FORMAT.missing(path) from None
         if not text:
             raise FORMAT.bad(path, 1, None, "the review is empty")
         records.append(Record(text=text, label=LABELS[label], id=f"{SOURCES[source]}/{label}/{name}"))

@@ -8,52 +8,43 @@ from __future__ import annotations
 
 from typing import Any
 
-from climb_harness.api import API_VERSION, Component, hookimpl, task
+from climb_harness.api import API_VERSION, Component, data_options, hookimpl, option_defaults, task
 
 #: The head's labels in index order: ``Example.target`` indexes this tuple.
 LABELS: tuple[str, ...] = ("False", "True")
 
 #: The folder layout under the data folder, one line (``climb data check`` prints it).
 LAYOUT = (
-    "train.json, dev.json, test1.json (JSON lines: identifier, sentence, label, train also directory); "
+    "train.json, dev.json, test1.json (JSON lines: identifier, sentence, label, train also directory; or, as "
+    "cloned from lil-lab/nlvr, in data/ or nlvr2/data/); "
     "images/train/<n>/<pair>-img0.png and -img1.png (n = 0..99); dev/<pair>-img{0,1}.png; "
     "test1/<pair>-img{0,1}.png, where <pair> is the identifier minus its last -N"
 )
 
 HOW_TO_GET = (
-    "Annotations: clone https://github.com/lil-lab/nlvr and copy nlvr2/data/{train,dev,test1}.json into the "
-    "data folder. Images: fill in the request form linked from nlvr2/README.md (https://lil.nlp.cornell.edu/nlvr/) "
+    "Annotations: clone https://github.com/lil-lab/nlvr into the data folder (its "
+    "nlvr2/data/{train,dev,test1}.json are read where they are), or copy those three files into the data "
+    "folder. Images: fill in the request form linked from nlvr2/README.md "
+    "(https://lil.nlp.cornell.edu/nlvr/) "
     "to get the download links, then unzip train_img.zip (gives images/train/0..99/), dev_img.zip (dev/) and "
     "test1_img.zip (test1/) in the same folder. Point the task at it with the option data_dir, or put it at "
     "$CLIMB_DATA_ROOT/nlvr2."
 )
 
-OPTIONS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "data_dir": {
-            "type": ["string", "null"],
-            "default": None,
-            "description": "Folder holding NLVR2 in its release layout (train.json, dev.json, test1.json, "
-            "images/train/<n>/, dev/, test1/); null = $CLIMB_DATA_ROOT/nlvr2.",
-        },
-        "max_train_examples": {
-            "type": ["integer", "null"],
-            "minimum": 1,
-            "default": None,
-            "description": "Seeded, label-stratified sample of the train split (null = all 86,373) for short runs.",
-        },
-        "max_eval_examples": {
-            "type": ["integer", "null"],
-            "minimum": 1,
-            "default": None,
-            "description": "Seeded, label-stratified sample of each of val (dev) and test (test1); null = all.",
-        },
-    },
-}
+#: The largest image decoded by default. NLVR2's images are web photographs as found; of the 16,082
+#: image URLs of dev.json and test1.json, the 863 that carry their size name 3840 x 2400 (9.2 megapixels)
+#: at most. 40 megapixels (an 8000 x 5000 photograph) leaves room and still stops a decompression bomb.
+MAX_IMAGE_PIXELS = 40_000_000
 
-DEFAULT_OPTIONS: dict[str, Any] = {key: prop["default"] for key, prop in OPTIONS_SCHEMA["properties"].items()}
+OPTIONS_SCHEMA: dict[str, Any] = data_options(
+    "Folder holding NLVR2 in its release layout (train.json, dev.json, test1.json, or a clone of "
+    "lil-lab/nlvr with them in nlvr2/data/; images/train/<n>/, dev/, test1/); null = $CLIMB_DATA_ROOT/nlvr2.",
+    max_train="Seeded, label-stratified sample of the train split (null = all 86,373) for short runs.",
+    max_eval="Seeded, label-stratified sample of each of val (dev) and test (test1); null = all.",
+    max_image_pixels=MAX_IMAGE_PIXELS,
+)
+
+DEFAULT_OPTIONS: dict[str, Any] = option_defaults(OPTIONS_SCHEMA)
 
 MANIFEST: dict[str, Any] = {
     "name": "nlvr2",

@@ -8,12 +8,11 @@ seeded, label-stratified sample of a split. Each example's images are the two fi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from climb_harness.api import Example, Task, data_dir
+from climb_harness.api import Example, Task, data_dir, data_fingerprint, unknown_split
 
 from climb_nlvr2 import __version__
 from climb_nlvr2.data import (
@@ -43,14 +42,11 @@ class Nlvr2Task(Task):
 
     def root(self) -> Path:
         """The data folder (option data_dir, else $CLIMB_DATA_ROOT/nlvr2), absolute; not checked."""
-        return data_dir(self.options["data_dir"], TASK_NAME).expanduser().absolute()
+        return data_dir(self.options["data_dir"], TASK_NAME, task=TASK_NAME).expanduser().absolute()
 
     def examples(self, split: str) -> list[Example]:
         if split not in SOURCES:
-            raise ValueError(
-                f"task {TASK_NAME!r} has no split {split!r}; valid splits: {', '.join(SOURCES)} "
-                "(val reads dev.json, test reads test1.json)."
-            )
+            raise unknown_split(TASK_NAME, split, list(SOURCES), "val reads dev.json, test reads test1.json")
         if split not in self._examples:
             self._examples[split] = self._load(split)
         return self._examples[split]
@@ -60,13 +56,8 @@ class Nlvr2Task(Task):
         return [annotation_path(root, s) for s in SOURCES.values()] + [image_folder(root, s) for s in SOURCES.values()]
 
     def fingerprint(self) -> str:
-        try:
-            root = self.root()
-            where = f"dir={root} data={data_digest(root)}"
-        except FileNotFoundError:  # no data folder configured: nothing to hash
-            where = "dir=unset"
-        options = json.dumps({k: v for k, v in self.options.items() if k != "data_dir"}, sort_keys=True)
-        return f"climb-nlvr2 {__version__} {TASK_NAME} {where} options={options}"
+        head = f"climb-nlvr2 {__version__} {TASK_NAME}"
+        return data_fingerprint(head, self.root, data_digest, self.options, leave_out=["data_dir"])
 
     # ------------------------------------------------------------------ internals
     def _load(self, split: str) -> list[Example]:
@@ -76,14 +67,15 @@ class Nlvr2Task(Task):
         limit = self.options["max_train_examples" if split == "train" else "max_eval_examples"]
         keep = stratified_sample([r.label for r in records], limit, seed=f"climb-nlvr2/{split}")
         records = [records[i] for i in keep]
-        locator = ImageLocator(root, source)
+        locator = ImageLocator(root, source, allow_outside=bool(self.options["allow_symlinks_out"]),
+                               max_pixels=int(self.options["max_image_pixels"]))
         examples = []
         for record in records:
             left, right = image_names(record.identifier)
             examples.append(
                 Example(
                     text=record.sentence,
-                    images=(str(locator.path(record, left)), str(locator.path(record, right))),
+                    images=(locator.path(record, left), locator.path(record, right)),
                     target=LABELS.index(record.label),
                     id=record.identifier,
                 )

@@ -5,36 +5,47 @@ The release (https://github.com/necla-ml/SNLI-VE) is three JSON-lines files, one
     <data_dir>/snli_ve_train.jsonl
     <data_dir>/snli_ve_dev.jsonl
     <data_dir>/snli_ve_test.jsonl
-    <images_dir>/<Flickr30K_ID>.jpg        (images_dir default: <data_dir>/flickr30k_images)
+    <images_dir>/<Flickr30K_ID>.jpg        (images_dir default: <data_dir>/flickr30k_images, or
+                                            flickr30k-images as the official Flickr30k archive unpacks)
 
 Each record carries SNLI's fields (``sentence1`` the caption, ``sentence2`` the hypothesis,
 ``gold_label``, ``annotator_labels``, ``pairID``, parses, ...) plus ``Flickr30K_ID``. The task reads
 only ``Flickr30K_ID``, ``sentence2`` and ``gold_label``; the image, not the caption, is the premise.
 
-A record that cannot be used (not JSON, not an object, a missing or mistyped field, a gold_label
-other than entailment / contradiction / neutral) raises :class:`SnliVeDataError` (a ValueError)
-naming the file, the line (1-based) and the field. The official release holds no record with
-SNLI's no-consensus label ``-`` (its split counts add up to the three labels alone), so such a
-line is refused, not skipped.
+A record that cannot be used (not JSON within the harness's limits, not an object, a missing or
+mistyped field, an image id that cannot name a file (a separator, a NUL or other control
+character), a gold_label other than entailment / contradiction / neutral) raises
+:class:`SnliVeDataError` (a ValueError) naming the file, the line (1-based) and the field. An image
+that is a link out of the images folder is refused unless the task option ``allow_symlinks_out``.
+The official release holds no record with SNLI's no-consensus label ``-`` (its split counts add up to
+the three labels alone), so such a line is refused, not skipped.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import json
-import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
-from climb_harness.api import DataError, files_fingerprint, stratified_sample  # noqa: F401 - re-exported for the tasks
+from climb_harness.api import (DataError, DataFile, DataRecord, ImagePath, MissingDataError,
+                               files_fingerprint, misplaced_hint, read_cached, require_files,
+                               stratified_sample)
 from climb_snli_ve.plugin import LABELS, LAYOUT
+
+__all__ = ["FIELDS", "IMAGE_FOLDERS", "SOURCES", "Record", "SnliVeDataError", "annotation_path",
+           "check_images", "data_digest", "default_images_dir", "image_path", "missing", "parse_record",
+           "read_records", "stratified_sample"]
 
 #: The release's split names, in file-name order.
 SOURCES = ("train", "dev", "test")
 
 #: Fields read from each record.
 FIELDS = ("Flickr30K_ID", "sentence2", "gold_label")
+
+#: The images folder under the data folder when images_dir is null, in order of preference: the name
+#: the AllenNLP-hosted archive (SNLI-VE's download script) unpacks to, then the official Flickr30k
+#: archive's (flickr30k-images.tar.gz).
+IMAGE_FOLDERS = ("flickr30k_images", "flickr30k-images")
 
 _HOW_TO_GET = (
     "Fix: download snli_ve_{train,dev,test}.jsonl from https://github.com/necla-ml/SNLI-VE into the task's "
@@ -62,27 +73,32 @@ def annotation_path(root: Path, source: str) -> Path:
     return root / f"snli_ve_{source}.jsonl"
 
 
-def image_path(images_dir: Path, image_id: str) -> Path:
+def default_images_dir(root: Path) -> Path:
+    """The first of :data:`IMAGE_FOLDERS` under ``root`` that exists (the first when none does)."""
+    return next((root / name for name in IMAGE_FOLDERS if (root / name).is_dir()), root / IMAGE_FOLDERS[0])
+
+
+def image_path(images_dir: Path, image_id: str, max_pixels: int | None = None) -> ImagePath:
     """``<images_dir>/<Flickr30K_ID>.jpg``, as Flickr30k names its images."""
-    return images_dir / f"{image_id}.jpg"
+    return ImagePath(images_dir / f"{image_id}.jpg", max_pixels)
 
 
-def missing(path: Path) -> FileNotFoundError:
+def missing(path: Path, root: Path | None = None) -> MissingDataError:
     """The error for a missing file or folder, naming it, the layout and how to get the data."""
-    return FileNotFoundError(f"SNLI-VE data not found: {path}. Expected layout: {LAYOUT}. {_HOW_TO_GET}.")
+    layout = [annotation_path(Path(), s).name for s in SOURCES] + [IMAGE_FOLDERS[0]]
+    hint = misplaced_hint(root, layout) if root is not None else ""
+    return MissingDataError(f"SNLI-VE data not found: {path}. Expected layout: {LAYOUT}. "
+                            f"{hint + ' ' if hint else ''}{_HOW_TO_GET}.")
 
 
-def _clip(text: object, limit: int = 80) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def _corrupt(path: str, line: int, field: str | None, problem: str) -> SnliVeDataError:
-    where = f"{path}, line {line}" + (f", field {field!r}" if field else "")
-    return SnliVeDataError(
-        f"SNLI-VE data file unusable at {where}: {problem}. Each line must be a JSON object with "
-        f"Flickr30K_ID, sentence2 and gold_label (one of {', '.join(LABELS)}), as the SNLI-VE release ships "
-        "it. Fix: re-download the file from https://github.com/necla-ml/SNLI-VE, or point data_dir at a good copy."
+def _file(path: Path) -> DataFile:
+    return DataFile(
+        path, "SNLI-VE data file",
+        expected=f"Each line must be a JSON object with Flickr30K_ID, sentence2 and gold_label (one of "
+        f"{', '.join(LABELS)}), as the SNLI-VE release ships it.",
+        fix="re-download the file from https://github.com/necla-ml/SNLI-VE, or point data_dir at a good "
+        "copy.",
+        error=SnliVeDataError,
     )
 
 
@@ -90,70 +106,51 @@ def read_records(root: Path, source: str) -> list[Record]:
     """Parse ``<root>/snli_ve_<source>.jsonl``; cached while the file's size and mtime are unchanged."""
     path = annotation_path(root, source)
     try:
-        stat = path.stat()
+        return list(read_cached(path, _parse))
     except (FileNotFoundError, NotADirectoryError):
-        raise missing(path) from None
-    return list(_read_cached(str(path), stat.st_mtime_ns, stat.st_size))
+        raise missing(path, root) from None
 
 
-@functools.lru_cache(maxsize=6)
-def _read_cached(path: str, _mtime_ns: int, _size: int) -> tuple[Record, ...]:
-    records: list[Record] = []
-    with open(path, "rb") as file:
-        for number, raw in enumerate(file, start=1):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise _corrupt(path, number, None, f"it is not UTF-8 text ({_clip(exc)})") from None
-            if not text.strip():
-                continue  # a blank line (e.g. a trailing newline) holds no record
-            records.append(parse_record(path, number, text))
+def _parse(path: Path) -> tuple[Record, ...]:
+    file = _file(path)
+    records = tuple(parse_record(record) for record in file.records())
     if not records:
         raise SnliVeDataError(
             f"SNLI-VE data file {path} holds no records (it is empty). Fix: re-download it from "
             "https://github.com/necla-ml/SNLI-VE, or point data_dir at a good copy."
         )
-    return tuple(records)
+    return records
 
 
-def parse_record(path: str, line: int, text: str) -> Record:
+def parse_record(record: DataRecord) -> Record:
     """One JSON line, checked field by field."""
-    try:
-        row = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _corrupt(path, line, None, f"it is not valid JSON ({exc.msg} at column {exc.colno})") from None
-    if not isinstance(row, dict):
-        raise _corrupt(path, line, None, f"it holds a JSON {type(row).__name__}, not an object")
     for field in FIELDS:
-        if field not in row:
-            raise _corrupt(path, line, field, "the field is missing")
-    image_id = row["Flickr30K_ID"]
+        if field not in record.value:
+            raise record.error("the field is missing", field)
+    image_id = record.value["Flickr30K_ID"]
     if isinstance(image_id, bool) or not isinstance(image_id, (str, int)):
-        raise _corrupt(path, line, "Flickr30K_ID", f"{_clip(repr(image_id))} is not an image id (a string)")
+        raise record.error(f"{image_id!r:.80} is not an image id (a string)", "Flickr30K_ID")
     image_id = str(image_id).strip()
-    if not image_id or any(sep in image_id for sep in ("/", "\\")) or image_id in (".", ".."):
-        raise _corrupt(path, line, "Flickr30K_ID", f"{_clip(repr(row['Flickr30K_ID']))} is not an image id")
-    hypothesis = row["sentence2"]
-    if not isinstance(hypothesis, str) or not hypothesis.strip():
-        raise _corrupt(path, line, "sentence2", f"{_clip(repr(hypothesis))} is not a non-empty string")
-    gold = row["gold_label"]
+    unsafe = any(c in "/\\" or not c.isprintable() for c in image_id)
+    if not image_id or unsafe or image_id in (".", "..") or len(image_id) > 200:
+        raise record.error(f"{record.value['Flickr30K_ID']!r:.80} is not an image id (it cannot name a "
+                           "file: a separator, a NUL or other control character, or a folder reference)",
+                           "Flickr30K_ID")
+    hypothesis = record.value["sentence2"]
+    if not isinstance(hypothesis, str) or not hypothesis.strip() or "\x00" in hypothesis:
+        raise record.error(f"{hypothesis!r:.80} is not a non-empty string (without NUL characters)",
+                           "sentence2")
+    gold = record.value["gold_label"]
     if not isinstance(gold, str) or gold not in LABELS:
-        raise _corrupt(path, line, "gold_label", f"unknown label {_clip(repr(gold))}")
-    return Record(image_id, hypothesis, LABELS[gold], line)
+        raise record.error(f"unknown label {gold!r:.40}", "gold_label")
+    return Record(image_id, hypothesis, LABELS[gold], int(record.line or 0))
 
 
-def check_images(images_dir: Path, image_ids: Iterable[str]) -> None:
-    """Raise a :class:`FileNotFoundError` naming the first image the records need but the folder lacks."""
-    try:
-        present = set(os.listdir(images_dir))
-    except (FileNotFoundError, NotADirectoryError):
-        raise missing(images_dir) from None
-    for image_id in sorted(set(image_ids)):
-        if f"{image_id}.jpg" not in present:
-            raise missing(image_path(images_dir, image_id))
-
-
-
+def check_images(images_dir: Path, image_ids: Iterable[str], allow_outside: bool = False) -> None:
+    """Raise naming the first image the records need but the folder lacks (MissingDataError), or that is
+    a link leading out of the folder (DataError, unless ``allow_outside``)."""
+    names = [f"{image_id}.jpg" for image_id in sorted(set(image_ids))]
+    require_files(images_dir, names, missing, allow_outside=allow_outside, named_by="a Flickr30K_ID")
 
 
 def data_digest(root: Path) -> str:

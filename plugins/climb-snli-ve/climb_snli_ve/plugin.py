@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from climb_harness.api import API_VERSION, Component, hookimpl, task
+from climb_harness.api import API_VERSION, Component, data_options, hookimpl, option_defaults, task
 
 #: gold_label -> class index (CLiMB's order).
 LABELS: dict[str, int] = {"entailment": 0, "contradiction": 1, "neutral": 2}
@@ -16,42 +16,32 @@ LABELS: dict[str, int] = {"entailment": 0, "contradiction": 1, "neutral": 2}
 #: One line: what the task expects under its data folder (``climb data check`` prints it).
 LAYOUT = (
     "<data_dir>/snli_ve_{train,dev,test}.jsonl (JSON lines with Flickr30K_ID, sentence2, gold_label) and "
-    "<images_dir>/<Flickr30K_ID>.jpg (images_dir default <data_dir>/flickr30k_images)"
+    "<images_dir>/<Flickr30K_ID>.jpg (images_dir default <data_dir>/flickr30k_images, or "
+    "<data_dir>/flickr30k-images as the official archive unpacks)"
 )
 
-OPTIONS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "data_dir": {
-            "type": ["string", "null"],
-            "default": None,
-            "description": "Folder holding snli_ve_train.jsonl, snli_ve_dev.jsonl and snli_ve_test.jsonl as "
-            "the SNLI-VE release ships them; null = $CLIMB_DATA_ROOT/snli-ve.",
-        },
+#: The largest image decoded by default: Flickr30k's images are at most 500 pixels on their longer side
+#: (250,000 pixels at most); 4 megapixels leaves room for a re-encoded copy and stops a decompression bomb.
+MAX_IMAGE_PIXELS = 4_000_000
+
+OPTIONS_SCHEMA: dict[str, Any] = data_options(
+    "Folder holding snli_ve_train.jsonl, snli_ve_dev.jsonl and snli_ve_test.jsonl as the SNLI-VE release "
+    "ships them; null = $CLIMB_DATA_ROOT/snli-ve.",
+    max_train="Seeded, label-stratified sample of the train split (null = all 529,527) for short runs.",
+    max_eval="Seeded, label-stratified sample of each of val (dev) and test (null = all).",
+    max_image_pixels=MAX_IMAGE_PIXELS,
+    extra={
         "images_dir": {
             "type": ["string", "null"],
             "default": None,
             "description": "Folder of the Flickr30k images, one <Flickr30K_ID>.jpg per image (flat); null = "
-            "<data_dir>/flickr30k_images. The official Flickr30k archive unpacks to flickr30k-images: point "
-            "this option at it or rename it.",
-        },
-        "max_train_examples": {
-            "type": ["integer", "null"],
-            "minimum": 1,
-            "default": None,
-            "description": "Seeded, label-stratified sample of the train split (null = all 529,527) for short runs.",
-        },
-        "max_eval_examples": {
-            "type": ["integer", "null"],
-            "minimum": 1,
-            "default": None,
-            "description": "Seeded, label-stratified sample of each of val (dev) and test (null = all).",
+            "<data_dir>/flickr30k_images, or <data_dir>/flickr30k-images (the folder the official Flickr30k "
+            "archive unpacks to) when only that exists.",
         },
     },
-}
+)
 
-DEFAULT_OPTIONS: dict[str, Any] = {key: prop["default"] for key, prop in OPTIONS_SCHEMA["properties"].items()}
+DEFAULT_OPTIONS: dict[str, Any] = option_defaults(OPTIONS_SCHEMA)
 
 MANIFEST: dict[str, Any] = {
     "name": "snli-ve",

@@ -9,18 +9,18 @@ seeded, label-stratified sample. Nothing is read in ``__init__``; each split is 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from climb_harness.api import Example, Task, data_dir
+from climb_harness.api import Example, Task, data_dir, data_fingerprint, unknown_split
 from climb_snli_ve import __version__
 from climb_snli_ve.data import (
     SOURCES,
     annotation_path,
     check_images,
     data_digest,
+    default_images_dir,
     image_path,
     read_records,
     stratified_sample,
@@ -51,14 +51,15 @@ class SnliVeTask(Task):
         Raises:
             FileNotFoundError: When neither the option data_dir nor $CLIMB_DATA_ROOT is set.
         """
-        return data_dir(self.options["data_dir"], NAME).absolute()
+        return data_dir(self.options["data_dir"], NAME, task=NAME).absolute()
 
     def images_dir(self) -> Path:
-        """The Flickr30k images folder: the option images_dir, else ``<data_dir>/flickr30k_images``."""
+        """The Flickr30k images folder: the option images_dir, else ``<data_dir>/flickr30k_images`` (or
+        ``<data_dir>/flickr30k-images``, the official archive's folder, when only that exists)."""
         given = self.options.get("images_dir")
         if given:
             return Path(given).expanduser().absolute()
-        return self.data_root() / "flickr30k_images"
+        return default_images_dir(self.data_root())
 
     # ------------------------------------------------------------------ the Task contract
     def required_paths(self) -> Sequence[Path]:
@@ -67,21 +68,13 @@ class SnliVeTask(Task):
 
     def examples(self, split: str) -> list[Example]:
         if split not in SPLIT_SOURCES:
-            raise ValueError(
-                f"task {NAME!r} has no split {split!r}; valid splits: {', '.join(SPLIT_SOURCES)} "
-                "(val is the release's dev split)."
-            )
+            raise unknown_split(NAME, split, list(SPLIT_SOURCES), "val is the release's dev split")
         if split not in self._examples:
             self._examples[split] = self._load(split)
         return self._examples[split]
 
     def fingerprint(self) -> str:
-        options = json.dumps(self.options, sort_keys=True, default=str)
-        try:
-            root = self.data_root()
-        except FileNotFoundError:
-            return f"climb-snli-ve {__version__} dir=unset options={options}"
-        return f"climb-snli-ve {__version__} dir={root} data={data_digest(root)} options={options}"
+        return data_fingerprint(f"climb-snli-ve {__version__}", self.data_root, data_digest, self.options)
 
     # ------------------------------------------------------------------ internals
     def _load(self, split: str) -> list[Example]:
@@ -92,11 +85,12 @@ class SnliVeTask(Task):
         keep = stratified_sample([r.label for r in records], limit, seed=f"climb-snli-ve/{split}")
         records = [records[i] for i in keep]
         images = self.images_dir()
-        check_images(images, (r.image_id for r in records))
+        check_images(images, (r.image_id for r in records), bool(self.options["allow_symlinks_out"]))
+        max_pixels = int(self.options["max_image_pixels"])
         return [
             Example(
                 text=r.hypothesis,
-                images=(str(image_path(images, r.image_id)),),
+                images=(image_path(images, r.image_id, max_pixels),),
                 target=r.label,
                 id=f"{source}-{r.line}",
             )

@@ -38,7 +38,8 @@ def test_option_defaults_are_valid_and_extra_options_rejected():
         assert "default" in prop and prop.get("description"), key
     assert validator.is_valid(DEFAULT_OPTIONS)
     assert DEFAULT_OPTIONS == {"data_dir": None, "images_dir": None, "max_train_examples": None,
-                               "max_eval_examples": None}
+                               "max_eval_examples": None, "max_image_pixels": 4_000_000,
+                               "allow_symlinks_out": False}
     assert not validator.is_valid({**DEFAULT_OPTIONS, "datadir": "x"})
     assert not validator.is_valid({**DEFAULT_OPTIONS, "max_train_examples": 0})
     assert validator.is_valid({**DEFAULT_OPTIONS, "data_dir": "/data/snli-ve", "max_eval_examples": 10})

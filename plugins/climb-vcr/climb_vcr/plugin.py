@@ -8,53 +8,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from climb_harness.api import API_VERSION, Component, hookimpl, task
+from climb_harness.api import API_VERSION, Component, data_options, hookimpl, option_defaults, task
 
 #: The layout under the data folder, one line (``climb data check`` prints it).
 LAYOUT = (
-    "annotation/train.jsonl and annotation/val.jsonl (VCR 1.0 JSON lines; annotation/test.jsonl, "
-    "unlabelled, is not read) and vcr1images/<img_fn>, e.g. vcr1images/lsmdc_3001_21_JUMP_STREET/"
-    "3001_21_JUMP_STREET_00.00.00.000-00.00.04.000@0.jpg"
+    "train.jsonl and val.jsonl (VCR 1.0 JSON lines, vcr1annots.zip unpacked; test.jsonl, unlabelled, is not "
+    "read; or the three in annotation/, as CLiMB arranged them) beside vcr1images/<img_fn>, e.g. "
+    "vcr1images/lsmdc_3001_21_JUMP_STREET/3001_21_JUMP_STREET_00.00.00.000-00.00.04.000@0.jpg"
 )
 
 HOW_TO_GET = (
     "Accept the VCR terms at https://visualcommonsense.com/download/ and download vcr1annots.zip and "
-    "vcr1images.zip. Put train.jsonl, val.jsonl (and test.jsonl) from vcr1annots.zip in DATA/annotation/ "
-    "and unzip vcr1images.zip into DATA (it makes DATA/vcr1images/<movie>/<frame>.jpg). DATA is the task "
+    "vcr1images.zip. Unzip vcr1annots.zip into DATA (train.jsonl, val.jsonl, test.jsonl; DATA/annotation/, "
+    "CLiMB's place for them, works too) and vcr1images.zip into DATA (it makes "
+    "DATA/vcr1images/<movie>/<frame>.jpg; "
+    "vcr1images may be a link to the images kept elsewhere). DATA is the task "
     "option data_dir, or $CLIMB_DATA_ROOT/vcr when data_dir is null."
 )
 
-OPTIONS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "data_dir": {
-            "type": ["string", "null"],
-            "default": None,
-            "description": "Folder in VCR 1.0's layout (annotation/{train,val}.jsonl, vcr1images/<img_fn>); "
-            "null = $CLIMB_DATA_ROOT/vcr.",
-        },
-        "max_train_examples": {
-            "type": ["integer", "null"],
-            "minimum": 1,
-            "default": None,
-            "description": "Seeded sample of the train split keeping each answer_label's share (null = all), "
-            "for short runs on a laptop.",
-        },
-        "max_eval_examples": {
-            "type": ["integer", "null"],
-            "minimum": 1,
-            "default": None,
-            "description": "Seeded, answer_label-stratified sample of each of val and test (null = all).",
-        },
-        "val_fraction": {
-            "type": "number",
-            "exclusiveMinimum": 0,
-            "exclusiveMaximum": 1,
-            "default": 0.1,
-            "description": "Share of the movies of VCR's train.jsonl held out as the val (selection) split "
-            "(by movie folder of img_fn, seed 2022), so no movie is in both train and val.",
-        },
+#: The largest image decoded by default. VCR's images are frames of films (LSMDC) and of their clips
+#: (MovieClips), at most HD (1920 x 1080, 2.1 megapixels); 16 megapixels covers a 4K frame twice over
+#: and still stops a decompression bomb.
+MAX_IMAGE_PIXELS = 16_000_000
+
+OPTIONS_SCHEMA: dict[str, Any] = data_options(
+    "Folder in VCR 1.0's layout: vcr1annots.zip unpacked ({train,val}.jsonl) beside vcr1images/<img_fn>, or "
+    "the jsonl files in annotation/ as CLiMB arranged them; null = $CLIMB_DATA_ROOT/vcr.",
+    max_train="Seeded sample of the train split keeping each answer_label's share (null = all), "
+    "for short runs on a laptop.",
+    max_eval="Seeded, answer_label-stratified sample of each of val and test (null = all).",
+    max_image_pixels=MAX_IMAGE_PIXELS,
+    val_fraction=0.1,
+    val_fraction_description="Share of the movies of VCR's train.jsonl held out as the val (selection) split "
+    "(by movie folder of img_fn, seed 2022), so no movie is in both train and val.",
+    extra={
         "distinguish_repeated_objects": {
             "type": "boolean",
             "default": False,
@@ -62,9 +49,9 @@ OPTIONS_SCHEMA: dict[str, Any] = {
             "occurs more than once in the image is numbered by its order among that class ('the gray chair 2').",
         },
     },
-}
+)
 
-DEFAULT_OPTIONS: dict[str, Any] = {key: prop["default"] for key, prop in OPTIONS_SCHEMA["properties"].items()}
+DEFAULT_OPTIONS: dict[str, Any] = option_defaults(OPTIONS_SCHEMA)
 
 MANIFEST: dict[str, Any] = {
     "name": "vcr",

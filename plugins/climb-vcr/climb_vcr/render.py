@@ -40,6 +40,57 @@ def _is_index(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+class _Names:
+    """The text of each object of one record, computed once per object (linear in the objects).
+
+    With ``distinguish_repeated``, a non-person class occurring more than once is numbered by the
+    object's rank among that class, counted once for the record (not per reference, which made a
+    record with many references to many objects quadratic).
+    """
+
+    def __init__(self, objects: Sequence[str], distinguish_repeated: bool) -> None:
+        self.objects = objects
+        self.labels = [str(o).strip() for o in objects]
+        self.rank: list[int] = []
+        self.count: dict[str, int] = {}
+        if distinguish_repeated:
+            for label in self.labels:
+                self.count[label] = self.count.get(label, 0) + 1
+                self.rank.append(self.count[label])
+        self.cache: dict[int, str] = {}
+
+    def name(self, index: Any) -> str:
+        if type(index) is int:  # not a bool: True would find 1's text
+            text = self.cache.get(index)
+            if text is not None:
+                return text
+        if not _is_index(index) or not 0 <= index < len(self.labels):
+            raise RenderError(f"object reference {index!r:.40} is not an index into the {len(self.labels)} "
+                              "objects")
+        text = self.cache.get(index)
+        if text is None:
+            label = self.labels[index]
+            if label == "person":
+                text = GENDER_NEUTRAL_NAMES[index % len(GENDER_NEUTRAL_NAMES)]
+            else:
+                text = f"the gray {label}"
+                if self.rank and self.count[label] > 1:
+                    text += f" {self.rank[index]}"
+            self.cache[index] = text
+        return text
+
+    def reference(self, reference: Any) -> str:
+        if type(reference) is list:
+            if len(reference) == 1:  # the common case: one object
+                return self.name(reference[0])
+            indices = reference
+        else:
+            indices = [reference] if _is_index(reference) else reference
+        if not isinstance(indices, list) or not indices:
+            raise RenderError(f"object reference {reference!r:.60} is not a non-empty list of object indices")
+        return join_and([self.name(i) for i in indices])
+
+
 def object_name(index: int, objects: Sequence[str], *, distinguish_repeated: bool = False) -> str:
     """The text of one object: a name for a person, ``"the gray {class}"`` for anything else.
 
@@ -52,17 +103,7 @@ def object_name(index: int, objects: Sequence[str], *, distinguish_repeated: boo
     Raises:
         RenderError: When the index is not in ``objects``.
     """
-    if not _is_index(index) or not 0 <= index < len(objects):
-        raise RenderError(f"object reference {index!r} is not an index into the {len(objects)} objects")
-    label = str(objects[index]).strip()
-    if label == "person":
-        return GENDER_NEUTRAL_NAMES[index % len(GENDER_NEUTRAL_NAMES)]
-    text = f"the gray {label}"
-    if distinguish_repeated:
-        same = [i for i, other in enumerate(objects) if str(other).strip() == label]
-        if len(same) > 1:
-            text += f" {same.index(index) + 1}"
-    return text
+    return _Names(objects, distinguish_repeated).name(index)
 
 
 def join_and(parts: Sequence[str]) -> str:
@@ -74,34 +115,36 @@ def join_and(parts: Sequence[str]) -> str:
 
 def reference_text(reference: Any, objects: Sequence[str], *, distinguish_repeated: bool = False) -> str:
     """The text of one object reference (a list of indices; a bare int is accepted too)."""
-    indices = [reference] if _is_index(reference) else reference
-    if not isinstance(indices, list) or not indices:
-        raise RenderError(f"object reference {reference!r} is not a non-empty list of object indices")
-    return join_and([object_name(i, objects, distinguish_repeated=distinguish_repeated) for i in indices])
+    return _Names(objects, distinguish_repeated).reference(reference)
 
 
 def detokenize(words: Sequence[str]) -> str:
-    """Join words with spaces, attaching punctuation and clitics to the word before them."""
-    out = ""
+    """Join words with spaces, attaching punctuation and clitics ("?", ",", "'s", "n't") to the word
+    before them (linear)."""
+    out: list[str] = []
+    append = out.append
     glue_next = False
+    left, right, clitics = _ATTACH_LEFT, _ATTACH_RIGHT, _CLITICS
     for word in words:
         if not word:
             continue
-        attach = word in _ATTACH_LEFT or word.lower().startswith(_CLITICS)
-        if out and not attach and not glue_next:
-            out += " "
-        out += word
-        glue_next = word in _ATTACH_RIGHT
-    return out
+        clitic = word[0] in "'nN" and word.lower().startswith(clitics)
+        if out and not glue_next and word not in left and not clitic:
+            append(" ")
+        append(word)
+        glue_next = word in right
+    return "".join(out)
 
 
-def render(tokens: Any, objects: Sequence[str], *, distinguish_repeated: bool = False) -> str:
-    """A VCR token list as one string.
+def render(tokens: Any, objects: Sequence[str], *, distinguish_repeated: bool = False,
+           names: _Names | None = None) -> str:
+    """A VCR token list as one string, in time linear in the tokens and the objects.
 
     Args:
         tokens: The question or an answer: strings and object references.
         objects: The record's ``objects``.
         distinguish_repeated: See :func:`object_name`.
+        names: The record's object texts, to share between its question and answers (built when None).
 
     Returns:
         E.g. ``"What is Casey and Jessie doing?"`` for ``["What", "is", [0, 2], "doing", "?"]`` with
@@ -115,13 +158,15 @@ def render(tokens: Any, objects: Sequence[str], *, distinguish_repeated: bool = 
     """
     if not isinstance(tokens, list):
         raise RenderError(f"it is a {type(tokens).__name__}, not a list of tokens")
+    names = names if names is not None else _Names(objects, distinguish_repeated)
     words: list[str] = []
+    append, reference = words.append, names.reference
     for position, token in enumerate(tokens):
-        if isinstance(token, str):
-            words.append(token.strip())
+        if type(token) is str:
+            append(token.strip())
             continue
         try:
-            words.append(reference_text(token, objects, distinguish_repeated=distinguish_repeated))
+            append(reference(token))
         except RenderError as exc:
             raise RenderError(f"token {position}: {exc}") from None
     return detokenize(words)

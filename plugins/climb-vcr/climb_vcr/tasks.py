@@ -14,12 +14,11 @@ protocol selects and reports on different splits):
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from climb_harness.api import Example, Task
+from climb_harness.api import Example, Task, data_fingerprint, unknown_split
 from climb_harness.api import data_dir as resolve_data_dir
 from climb_vcr import __version__
 from climb_vcr.data import (
@@ -47,7 +46,7 @@ class VcrTask(Task):
 
     def root(self) -> Path:
         """The data folder (``data_dir``, else ``$CLIMB_DATA_ROOT/vcr``), absolute; not checked."""
-        return resolve_data_dir(self.options["data_dir"], "vcr").expanduser().resolve()
+        return resolve_data_dir(self.options["data_dir"], "vcr", task="vcr").expanduser().resolve()
 
     def required_paths(self) -> Sequence[Path]:
         root = self.root()
@@ -55,19 +54,14 @@ class VcrTask(Task):
 
     def examples(self, split: str) -> list[Example]:
         if split not in SPLITS:
-            raise ValueError(f"task 'vcr' has no split {split!r}; valid splits: {', '.join(SPLITS)}.")
+            raise unknown_split("vcr", split, SPLITS)
         if split not in self._examples:
             self._examples[split] = self._load(split)
         return self._examples[split]
 
     def fingerprint(self) -> str:
-        try:
-            root = str(self.root())
-            digest = data_digest(Path(root))
-        except FileNotFoundError:  # no data folder configured: nothing to hash yet
-            root, digest = "unset", "missing"
-        options = json.dumps(self.options, sort_keys=True, default=str)
-        return f"climb-vcr {__version__} vcr dir={root} data={digest} options={options}"
+        return data_fingerprint(f"climb-vcr {__version__} vcr", self.root, data_digest, self.options,
+                                unset="dir=unset data=missing")
 
     # ------------------------------------------------------------------ internals
     def _load(self, split: str) -> list[Example]:
@@ -82,11 +76,12 @@ class VcrTask(Task):
         limit = self.options["max_train_examples" if split == "train" else "max_eval_examples"]
         keep = stratified_sample([r.label for r in records], limit, seed=f"climb-vcr/vcr/{split}")
         records = [records[i] for i in keep]
-        check_images(root, (r.img_fn for r in records))
+        check_images(root, (r.img_fn for r in records), bool(self.options["allow_symlinks_out"]))
+        max_pixels = int(self.options["max_image_pixels"])
         return [
             Example(
                 text=r.question,
-                images=(str(image_path(root, r.img_fn)),),
+                images=(image_path(root, r.img_fn, max_pixels),),
                 choices=r.choices,
                 target=r.label,
                 id=r.annot_id,

@@ -18,14 +18,16 @@ not 1.28 million ``Example`` objects, and never a decoded image.
 
 from __future__ import annotations
 
-import json
 import random
 from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from climb_harness.api import API_VERSION, DataError, Example, Task, data_dir, files_fingerprint, stratified_sample
+from climb_harness.api import (API_VERSION, DataError, DataFile, Example, MissingDataError, Task, data_dir,
+                               data_fingerprint, data_options, files_fingerprint, misplaced_hint,
+                               option_defaults, stratified_sample, unknown_split)
+from climb_harness.api import clip_text as clip
 from climb_vision_tasks import __version__
 
 #: CLiMB's fine-tuning settings for its vision tasks.
@@ -42,16 +44,9 @@ class VisionDataError(DataError):
     """A file of a vision task's release in the wrong form; each task has its own subclass."""
 
 
-class MissingDataFile(DataError, FileNotFoundError):
-    """A file or folder of the release is missing (a ``FileNotFoundError`` too, so ``climb check``
-    skips rather than fails, and the runner reports it as missing data). The message names the path,
-    the expected layout and how to get the data."""
-
-    def __init__(self, message: str) -> None:
-        DataError.__init__(self, message)
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
+#: A file or folder of the release is missing (the toolkit's MissingDataError: a ``FileNotFoundError``
+#: too, so ``climb check`` skips rather than fails, and the runner reports it as missing data).
+MissingDataFile = MissingDataError
 
 
 def missing(task: str, path: Path | str, layout: str, how_to_get: str) -> MissingDataFile:
@@ -62,28 +57,25 @@ def missing(task: str, path: Path | str, layout: str, how_to_get: str) -> Missin
     )
 
 
-def clip(text: object, limit: int = 80) -> str:
-    """``text`` on one line, at most ``limit`` characters."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+def _file(path: Path, error: type[VisionDataError], task: str, how_to_get: str) -> DataFile:
+    return DataFile(path, f"{task} data file", fix=f"re-download it: {how_to_get}.", error=error)
 
 
 def read_json(path: Path, error: type[VisionDataError], task: str, layout: str, how_to_get: str) -> Any:
-    """Parse a JSON file, naming it on any failure (missing: :class:`MissingDataFile`)."""
+    """Parse a JSON file within the toolkit's limits, naming it and the line on any failure (missing:
+    :class:`MissingDataFile`)."""
     try:
-        with open(path, "rb") as file:
-            return json.load(file)
-    except (FileNotFoundError, NotADirectoryError):
+        return _file(path, error, task, how_to_get).read_json()
+    except FileNotFoundError:
         raise missing(task, path, layout, how_to_get) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise error(f"{task} data file {path} is not valid JSON ({clip(exc)}). Re-download it: {how_to_get}.") from None
 
 
-def read_lines(path: Path, task: str, layout: str, how_to_get: str) -> list[str]:
-    """The lines of a text file (UTF-8), missing: :class:`MissingDataFile`."""
+def read_lines(path: Path, task: str, layout: str, how_to_get: str,
+               error: type[VisionDataError] | None = None) -> list[str]:
+    """The lines of a text file (UTF-8, size-bounded), missing: :class:`MissingDataFile`."""
     try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except (FileNotFoundError, NotADirectoryError):
+        return _file(path, error or VisionDataError, task, how_to_get).read_text().splitlines()
+    except FileNotFoundError:
         raise missing(task, path, layout, how_to_get) from None
 
 
@@ -135,34 +127,15 @@ def read_coco_style(
 # --------------------------------------------------------------------------- manifests
 def options_schema(folder: str, train_note: str, data_dir_note: str | None = None) -> dict[str, Any]:
     """The options every file-based task takes: ``data_dir``, ``max_train_examples``, ``max_eval_examples``."""
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "data_dir": {
-                "type": ["string", "null"],
-                "default": None,
-                "description": data_dir_note or f"The release folder (see data.layout); null = $CLIMB_DATA_ROOT/{folder}.",
-            },
-            "max_train_examples": {
-                "type": ["integer", "null"],
-                "minimum": 1,
-                "default": None,
-                "description": f"Seeded, label-stratified sample of the train split (null = all {train_note}) for short runs.",
-            },
-            "max_eval_examples": {
-                "type": ["integer", "null"],
-                "minimum": 1,
-                "default": None,
-                "description": "Seeded, label-stratified sample of each of val and test (null = all).",
-            },
-        },
-    }
+    return data_options(
+        data_dir_note or f"The release folder (see data.layout); null = $CLIMB_DATA_ROOT/{folder}.",
+        max_train=f"Seeded, label-stratified sample of the train split (null = all {train_note}) for short "
+        "runs.",
+    )
 
 
-def defaults_of(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """The options' defaults."""
-    return {key: prop["default"] for key, prop in schema["properties"].items()}
+#: The options' defaults.
+defaults_of = option_defaults
 
 
 def release_manifest(
@@ -392,7 +365,7 @@ class VisionTask(Task):
         Raises:
             FileNotFoundError: When neither is set.
         """
-        return data_dir(self.options.get("data_dir"), self.NAME).absolute()
+        return data_dir(self.options.get("data_dir"), self.NAME, task=self.NAME).absolute()
 
     def required_paths(self) -> Sequence[Path]:
         """:attr:`REQUIRED_FILES` under :meth:`data_root`."""
@@ -409,32 +382,32 @@ class VisionTask(Task):
     # ------------------------------------------------------------------ the Task contract
     def examples(self, split: str) -> ExampleList:
         if split not in SPLITS:
-            raise ValueError(
-                f"task {self.NAME!r} has no split {split!r}; valid splits: {', '.join(SPLITS)} "
-                "(val is held out of the official train, test is the official validation/test split)."
-            )
+            note = "val is held out of the official train, test is the official validation/test split"
+            raise unknown_split(self.NAME, split, SPLITS, note)
         if split not in self._examples:
             self._examples[split] = self._load(split)
         return self._examples[split]
 
     def fingerprint(self) -> str:
-        options = json.dumps(self.options, sort_keys=True, default=str)
-        head = f"{DISTRIBUTION} {__version__} task={self.NAME}"
-        try:
-            root = self.data_root()
-            digest = files_fingerprint(self.data_files())
-        except (FileNotFoundError, DataError):
-            return f"{head} dir=unset options={options}"
-        return f"{head} dir={root} data={digest} options={options}"
+        return data_fingerprint(f"{DISTRIBUTION} {__version__} task={self.NAME}", self.data_root,
+                                lambda root: files_fingerprint(self.data_files()), self.options)
 
     # ------------------------------------------------------------------ for subclasses
     def read_official(self, source: str) -> Official:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def official(self, source: str) -> Official:
-        """The official split ``"train"`` or ``"test"``, read once per task."""
+        """The official split ``"train"`` or ``"test"``, read once per task (a data folder one level off
+        is named, with the fix)."""
         if source not in self._official:
-            self._official[source] = self.read_official(source)
+            try:
+                self._official[source] = self.read_official(source)
+            except MissingDataError as exc:
+                layout = list(self.REQUIRED_FILES)
+                hint = misplaced_hint(self.data_root(), layout) if layout else ""
+                if hint:
+                    raise MissingDataError(f"{exc} {hint}") from None
+                raise
         return self._official[source]
 
     def carve(self, official: Official) -> tuple[list[int], list[int]]:

@@ -19,6 +19,7 @@ of ``val/`` checked against the CSV as a set.
 from __future__ import annotations
 
 import csv
+import io
 import os
 from array import array
 from pathlib import Path
@@ -34,6 +35,7 @@ from climb_vision_tasks._common import (
     missing,
     options_schema,
     path_maker,
+    read_lines,
     release_manifest,
 )
 
@@ -106,7 +108,7 @@ def list_classes(train: Path) -> list[str]:
 def read_synset_mapping(path: Path) -> dict[str, str]:
     """``LOC_synset_mapping.txt``: ``<wnid> <comma-separated names>`` per line -> ``{wnid: names}``."""
     names: dict[str, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_lines(path, NAME, LAYOUT, HOW_TO_GET, ImageNetDataError), start=1):
         if not line.strip():
             continue
         wnid, _, label = line.strip().partition(" ")
@@ -119,11 +121,8 @@ def read_synset_mapping(path: Path) -> dict[str, str]:
 def read_val_solution(path: Path, index: dict[str, int]) -> list[tuple[str, int]]:
     """``LOC_val_solution.csv`` -> ``[(ImageId, class index)]`` sorted by ImageId."""
     rows: list[tuple[str, int]] = []
-    try:
-        file = open(path, encoding="utf-8", newline="")
-    except (FileNotFoundError, NotADirectoryError):
-        raise _missing(path) from None
-    with file:
+    text = "\n".join(read_lines(path, NAME, LAYOUT, HOW_TO_GET, ImageNetDataError))
+    with io.StringIO(text, newline="") as file:
         reader = csv.reader(file)
         header = next(reader, None)
         if header is None or [h.strip() for h in header[:2]] != ["ImageId", "PredictionString"]:

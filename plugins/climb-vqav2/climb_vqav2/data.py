@@ -9,13 +9,17 @@ The layout (the files as https://visualqa.org/download.html ships them, unzipped
     <root>/train2014/COCO_train2014_<image_id:012d>.jpg    COCO 2014 images
     <root>/val2014/COCO_val2014_<image_id:012d>.jpg
 
-Standard library only (no torch): parsed files are cached per (path, mtime, size).
+Standard library only (no torch): files are read with the harness's bounded JSON reader and parsed
+files are cached while unchanged (:func:`climb_harness.api.read_cached`). A record of the wrong form
+(a missing or mistyped field, a negative id, an image id longer than the 12 digits of a COCO file
+name, a question_id used twice in one file) raises :class:`CorruptDataError` naming the file, the
+record and the field; an image that is a link out of its folder is refused unless the task option
+``allow_symlinks_out`` is true.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import json
 import os
@@ -24,7 +28,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from climb_harness.api import DataError, cache_dir
+from climb_harness.api import (DataError, DataFile, DataRecord, ImagePath, MissingDataError, cache_dir,
+                               clip_repr,
+                               files_fingerprint, held_out_groups, misplaced_hint, read_cached, require_files)
 
 from climb_vqav2.normalize import normalize_answer
 
@@ -36,6 +42,9 @@ VAL_SPLIT_SEED = 2022
 
 #: Bumped when the vocabulary's construction changes (part of the cache file name).
 VOCAB_FORMAT = 1
+
+#: COCO image ids become 12-digit file names (``COCO_train2014_<image_id:012d>.jpg``).
+MAX_IMAGE_ID = 10**12 - 1
 
 LAYOUT = (
     "v2_OpenEnded_mscoco_{train,val}2014_questions.json, v2_mscoco_{train,val}2014_annotations.json, "
@@ -50,21 +59,17 @@ HOW_TO_GET = (
     "task option data_dir to that folder, or CLIMB_DATA_ROOT to its parent with the folder named vqav2."
 )
 
+_FIX = ("re-download and unzip the official file (https://visualqa.org/download.html) into the task's data "
+        "folder, unchanged.")
+
 
 class CorruptDataError(DataError):
     """A VQAv2 file of the wrong form: names the file, the record and field, and the fix."""
 
 
-def _clip(text: object, limit: int = 120) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def _corrupt(path: str | Path, problem: str) -> CorruptDataError:
-    return CorruptDataError(
-        f"VQAv2 data file {path} is unusable: {problem}. Fix: re-download and unzip the official file "
-        "(https://visualqa.org/download.html) into the task's data folder, unchanged."
-    )
+def data_file(path: Path | str, expected: str = "") -> DataFile:
+    """How errors name a VQAv2 file."""
+    return DataFile(Path(path), "VQAv2 data file", expected=expected, fix=_FIX, error=CorruptDataError)
 
 
 def questions_path(root: Path, source: str) -> Path:
@@ -83,8 +88,16 @@ def image_name(source: str, image_id: int) -> str:
     return f"COCO_{source}_{image_id:012d}.jpg"
 
 
-def image_path(root: Path, source: str, image_id: int) -> Path:
-    return image_folder(root, source) / image_name(source, image_id)
+def image_path(root: Path, source: str, image_id: int, max_pixels: int | None = None) -> ImagePath:
+    """The image file, as an :class:`~climb_harness.api.ImagePath` carrying the largest size decoded."""
+    return ImagePath(image_folder(root, source) / image_name(source, image_id), max_pixels)
+
+
+def relative_layout() -> list[str]:
+    """The layout's paths relative to the data folder (what a folder one level off is recognised by)."""
+    files = [f"v2_OpenEnded_mscoco_{s}_questions.json" for s in SOURCES] + [f"v2_mscoco_{s}_annotations.json"
+                                                                            for s in SOURCES]
+    return files + list(SOURCES)
 
 
 def required_paths(root: Path) -> list[Path]:
@@ -96,10 +109,11 @@ def required_paths(root: Path) -> list[Path]:
     return paths + [image_folder(root, source) for source in SOURCES]
 
 
-def missing(path: Path, root: Path) -> FileNotFoundError:
-    return FileNotFoundError(
+def missing(path: Path, root: Path) -> MissingDataError:
+    hint = misplaced_hint(root, relative_layout())
+    return MissingDataError(
         f"VQAv2 data not found: {path}. The task reads the folder {root} (option data_dir, else "
-        f"$CLIMB_DATA_ROOT/vqav2), which must hold {LAYOUT}. {HOW_TO_GET}"
+        f"$CLIMB_DATA_ROOT/vqav2), which must hold {LAYOUT}. {hint + ' ' if hint else ''}{HOW_TO_GET}"
     )
 
 
@@ -117,85 +131,64 @@ class Annotation:
     answers: tuple[str, ...]  # the annotators' answers, normalised
 
 
-def _stat(path: Path, root: Path) -> os.stat_result:
+def _read(root: Path, path: Path, parse):  # type: ignore[no-untyped-def]
     try:
-        return path.stat()
+        return read_cached(path, parse)
     except (FileNotFoundError, NotADirectoryError):
         raise missing(path, root) from None
 
 
-def _load_json(path: str) -> object:
-    try:
-        with open(path, encoding="utf-8") as file:
-            return json.load(file)
-    except UnicodeDecodeError as exc:
-        raise _corrupt(path, f"it is not UTF-8 text ({_clip(exc, 80)})") from None
-    except json.JSONDecodeError as exc:
-        raise _corrupt(path, f"it is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
-    except OSError as exc:
-        raise _corrupt(path, f"it cannot be read ({type(exc).__name__}: {_clip(exc.strerror or exc, 80)})") from None
-
-
-def _records(path: str, key: str) -> list[object]:
-    data = _load_json(path)
+def _records(file: DataFile, key: str) -> Iterable[DataRecord]:
+    """The records of the file's top-level ``key`` list, each named ``key[i]`` in messages."""
+    data = file.read_json()
     if not isinstance(data, dict) or not isinstance(data.get(key), list):
         found = type(data).__name__ if not isinstance(data, dict) else f"an object with keys {sorted(data)[:6]}"
-        raise _corrupt(path, f'line 1, field "{key}": expected a JSON object with a "{key}" list, found {found}')
-    return data[key]
+        raise file.problem(f'expected a JSON object with a "{key}" list, found {found}', line=1, field=key)
+    return (DataRecord(file, record, record=f"{key}[{i}]") for i, record in enumerate(data[key]))
 
 
-def _field(path: str, key: str, index: int, record: object, field: str, kind: type | tuple[type, ...]) -> object:
-    where = f'record {key}[{index}]'
-    if not isinstance(record, dict):
-        raise _corrupt(path, f"{where} is {_clip(repr(record), 60)}, not a JSON object")
-    if field not in record:
-        qid = f" (question_id {record['question_id']})" if "question_id" in record else ""
-        raise _corrupt(path, f'{where}{qid} has no field "{field}"')
-    value = record[field]
-    if isinstance(value, bool) or not isinstance(value, kind):
-        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-        raise _corrupt(path, f'{where}, field "{field}": {_clip(repr(value), 60)} is not a {names}')
-    return value
+def _question_id(record: DataRecord, seen: dict[int, str]) -> int:
+    """A record's question_id: an integer 0 or more, not used by an earlier record of the file."""
+    qid = record.integer("question_id", minimum=0)
+    if qid in seen:
+        raise record.error(f"question_id {qid} is used again (first by record {seen[qid]}); each question "
+                           "must be in the file once", "question_id")
+    seen[qid] = str(record.record)
+    return qid
 
 
 def read_questions(root: Path, source: str) -> tuple[Question, ...]:
-    path = questions_path(root, source)
-    stat = _stat(path, root)
-    return _read_questions(str(path), stat.st_mtime_ns, stat.st_size)
+    return _read(root, questions_path(root, source), _parse_questions)  # type: ignore[no-any-return]
 
 
-@functools.lru_cache(maxsize=4)
-def _read_questions(path: str, _mtime: int, _size: int) -> tuple[Question, ...]:
-    out = []
-    for i, record in enumerate(_records(path, "questions")):
-        qid = _field(path, "questions", i, record, "question_id", int)
-        image_id = _field(path, "questions", i, record, "image_id", int)
-        text = _field(path, "questions", i, record, "question", str)
-        out.append(Question(int(qid), int(image_id), str(text)))  # type: ignore[arg-type]
-    return tuple(out)
+def _parse_questions(path: Path) -> tuple[Question, ...]:
+    file = data_file(path, "It must be the official questions file.")
+    seen: dict[int, str] = {}
+    return tuple(
+        Question(_question_id(record, seen), record.integer("image_id", minimum=0, maximum=MAX_IMAGE_ID),
+                 record.text("question"))
+        for record in _records(file, "questions")
+    )
 
 
 def read_annotations(root: Path, source: str) -> dict[int, Annotation]:
     """question_id -> its annotation (answers normalised)."""
-    path = annotations_path(root, source)
-    stat = _stat(path, root)
-    return _read_annotations(str(path), stat.st_mtime_ns, stat.st_size)
+    return _read(root, annotations_path(root, source), _parse_annotations)  # type: ignore[no-any-return]
 
 
-@functools.lru_cache(maxsize=4)
-def _read_annotations(path: str, _mtime: int, _size: int) -> dict[int, Annotation]:
+def _parse_annotations(path: Path) -> dict[int, Annotation]:
+    file = data_file(path, "It must be the official annotations file.")
     out: dict[int, Annotation] = {}
-    for i, record in enumerate(_records(path, "annotations")):
-        qid = int(_field(path, "annotations", i, record, "question_id", int))  # type: ignore[arg-type]
-        mc = _field(path, "annotations", i, record, "multiple_choice_answer", str)
-        answers = _field(path, "annotations", i, record, "answers", list)
+    seen: dict[int, str] = {}
+    for record in _records(file, "annotations"):
+        qid = _question_id(record, seen)
+        mc = record.text("multiple_choice_answer", empty_ok=True)
         texts = []
-        for j, answer in enumerate(answers):  # type: ignore[arg-type]
+        for j, answer in enumerate(record.array("answers")):
             if not isinstance(answer, dict) or not isinstance(answer.get("answer"), str):
-                raise _corrupt(path, f'record annotations[{i}] (question_id {qid}), field "answers[{j}].answer": '
-                               f"{_clip(repr(answer), 60)} has no answer string")
+                raise record.error(f"{clip_repr(answer, 60)} has no answer string", f"answers[{j}].answer")
             texts.append(normalize_answer(answer["answer"]))
-        out[qid] = Annotation(qid, normalize_answer(str(mc)), tuple(texts))
+        out[qid] = Annotation(qid, normalize_answer(mc), tuple(texts))
     return out
 
 
@@ -204,14 +197,11 @@ def annotation_key(root: Path) -> str:
     """sha256 over the contents of both annotation files (what the vocabulary is derived from)."""
     digest = hashlib.sha256()
     for source in SOURCES:
-        path = annotations_path(root, source)
-        stat = _stat(path, root)
-        digest.update(_file_sha256(str(path), stat.st_mtime_ns, stat.st_size).encode())
+        digest.update(_read(root, annotations_path(root, source), _file_sha256).encode())
     return digest.hexdigest()
 
 
-@functools.lru_cache(maxsize=8)
-def _file_sha256(path: str, _mtime: int, _size: int) -> str:
+def _file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as file:
         for block in iter(lambda: file.read(1 << 20), b""):
@@ -241,11 +231,12 @@ def load_vocabulary(root: Path, min_count: int) -> list[str]:
     key = annotation_key(root)
     path = vocabulary_cache_path(key, min_count)
     try:
-        cached = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(cached, dict) and cached.get("key") == key and isinstance(cached.get("answers"), list):
-            return [str(a) for a in cached["answers"]]
-    except (OSError, ValueError):
-        pass  # absent or unreadable: rebuild
+        cached = DataFile(path, "VQAv2 vocabulary cache").read_json()
+        answers = cached.get("answers") if isinstance(cached, dict) and cached.get("key") == key else None
+        if isinstance(answers, list) and all(isinstance(a, str) for a in answers):
+            return answers
+    except (OSError, DataError):
+        pass  # absent, unreadable or not what was written: rebuild
     counts = count_answers(read_annotations(root, source) for source in SOURCES)
     answers = build_vocabulary(counts, min_count)
     payload = {"key": key, "min_answer_count": min_count, "files": [annotations_path(root, s).name for s in SOURCES],
@@ -270,15 +261,11 @@ def soft_target(answers: Sequence[str], label_of: Mapping[str, int]) -> dict[int
 
 def val_image_ids(questions: Sequence[Question], val_fraction: float, seed: int = VAL_SPLIT_SEED) -> frozenset[int]:
     """A seeded random ``val_fraction`` of the train images (by image: no image in train and val)."""
-    images = sorted({q.image_id for q in questions})
-    if len(images) < 2:
-        raise CorruptDataError(
-            f"the VQAv2 train2014 questions name {len(images)} image(s); at least 2 are needed to hold out "
-            "val images. Fix: point data_dir at the full release."
-        )
-    n_val = min(len(images) - 1, max(1, round(val_fraction * len(images))))
-    random.Random(seed).shuffle(images)
-    return frozenset(images[:n_val])
+    def too_few(n: str) -> CorruptDataError:
+        return CorruptDataError(f"the VQAv2 train2014 questions name {n}, so no val images can be held out. "
+                                "Fix: point data_dir at the full release.")
+
+    return held_out_groups((q.image_id for q in questions), val_fraction, seed, too_few=too_few)
 
 
 def sample(n_items: int, limit: int | None, seed: str) -> list[int]:
@@ -288,22 +275,18 @@ def sample(n_items: int, limit: int | None, seed: str) -> list[int]:
     return sorted(random.Random(seed).sample(range(n_items), limit))
 
 
-def check_images(root: Path, source: str, image_ids: Iterable[int]) -> None:
-    """Raise FileNotFoundError naming the first image the questions need that is not on disk."""
-    folder = image_folder(root, source)
-    try:
-        present = set(os.listdir(folder))
-    except (FileNotFoundError, NotADirectoryError):
-        raise missing(folder, root) from None
-    for image_id in sorted(set(image_ids)):
-        if image_name(source, image_id) not in present:
-            raise missing(image_path(root, source, image_id), root)
+def check_images(root: Path, source: str, image_ids: Iterable[int], allow_outside: bool = False) -> None:
+    """Raise naming the first image the questions need that is not on disk (MissingDataError), or that
+    is a link leading out of its folder (DataError, unless ``allow_outside``)."""
+    names = [image_name(source, image_id) for image_id in sorted(set(image_ids))]
+    require_files(image_folder(root, source), names, lambda path: missing(path, root),
+                  allow_outside=allow_outside, named_by=f"the VQAv2 questions of {source}")
 
 
 def data_digest(root: Path) -> str:
     """Short hash of the four annotation/question files' names, sizes and modification times."""
-    digest = hashlib.sha256()
-    for path in required_paths(root)[:4]:
-        stat = _stat(path, root)
-        digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
-    return digest.hexdigest()[:16]
+    files = required_paths(root)[:4]
+    for path in files:
+        if not path.is_file():
+            raise missing(path, root)
+    return files_fingerprint(files)

@@ -7,41 +7,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from climb_harness.api import API_VERSION, Component, hookimpl, task
+from climb_harness.api import API_VERSION, Component, data_options, hookimpl, option_defaults, task
 
 #: CLiMB's answer-vocabulary size (normalised multiple_choice_answer seen >= 9 times in train+val).
 NUM_ANSWERS = 3129
 
-OPTIONS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "data_dir": {
-            "type": ["string", "null"],
-            "default": None,
-            "description": "Folder holding the VQAv2 release as unzipped (v2_OpenEnded_mscoco_{train,val}2014_questions.json, "
-            "v2_mscoco_{train,val}2014_annotations.json, train2014/, val2014/); null = $CLIMB_DATA_ROOT/vqav2.",
-        },
-        "max_train_examples": {
-            "type": ["integer", "null"],
-            "minimum": 1,
-            "default": None,
-            "description": "Seeded random sample of the train split, kept in file order (null = all), for laptops.",
-        },
-        "max_eval_examples": {
-            "type": ["integer", "null"],
-            "minimum": 1,
-            "default": None,
-            "description": "Seeded random sample of each of val and test, kept in file order (null = all).",
-        },
-        "val_fraction": {
-            "type": "number",
-            "exclusiveMinimum": 0,
-            "exclusiveMaximum": 1,
-            "default": 0.05,
-            "description": "Share of the train2014 images (seed 2022, by image) whose questions form the val "
-            "(selection) split; the rest is train.",
-        },
+#: The largest image decoded by default: COCO 2014 images are at most 640 pixels on their longer side
+#: (409,600 pixels at most); ten times that leaves room for a re-encoded copy and stops a decompression bomb.
+MAX_IMAGE_PIXELS = 4_000_000
+
+OPTIONS_SCHEMA: dict[str, Any] = data_options(
+    "Folder holding the VQAv2 release as unzipped (v2_OpenEnded_mscoco_{train,val}2014_questions.json, "
+    "v2_mscoco_{train,val}2014_annotations.json, train2014/, val2014/); null = $CLIMB_DATA_ROOT/vqav2.",
+    max_train="Seeded random sample of the train split, kept in file order (null = all), for laptops.",
+    max_eval="Seeded random sample of each of val and test, kept in file order (null = all).",
+    max_image_pixels=MAX_IMAGE_PIXELS,
+    val_fraction=0.05,
+    val_fraction_description="Share of the train2014 images (seed 2022, by image) whose questions form the "
+    "val (selection) split; the rest is train.",
+    extra={
         "min_answer_count": {
             "type": "integer",
             "minimum": 1,
@@ -63,9 +47,9 @@ OPTIONS_SCHEMA: dict[str, Any] = {
             "(all-zero targets), as ViLT/CLiMB do; val and test keep them (they score 0).",
         },
     },
-}
+)
 
-DEFAULT_OPTIONS: dict[str, Any] = {key: prop["default"] for key, prop in OPTIONS_SCHEMA["properties"].items()}
+DEFAULT_OPTIONS: dict[str, Any] = option_defaults(OPTIONS_SCHEMA)
 
 _LAYOUT = (
     "v2_OpenEnded_mscoco_{train,val}2014_questions.json + v2_mscoco_{train,val}2014_annotations.json + "

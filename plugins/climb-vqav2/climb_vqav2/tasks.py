@@ -6,12 +6,11 @@ Nothing is read in ``__init__``; ``examples(split)`` reads what the split needs 
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from climb_harness.api import Example, Task, data_dir
+from climb_harness.api import Example, Task, data_dir, fingerprint_options, unknown_split
 
 from climb_vqav2 import __version__
 from climb_vqav2 import data as D
@@ -50,7 +49,7 @@ class Vqav2Task(Task):
     @property
     def root(self) -> Path:
         try:
-            return data_dir(self.options["data_dir"], "vqav2").absolute()
+            return data_dir(self.options["data_dir"], "vqav2", task="vqav2").absolute()
         except FileNotFoundError as exc:
             raise FileNotFoundError(f"{exc}. {D.HOW_TO_GET}") from None
 
@@ -58,7 +57,7 @@ class Vqav2Task(Task):
         return D.required_paths(self.root)
 
     def fingerprint(self) -> str:
-        options = json.dumps(self.options, sort_keys=True, default=str)
+        options = fingerprint_options(self.options)
         try:
             root = self.root
             digest = D.data_digest(root)
@@ -78,7 +77,7 @@ class Vqav2Task(Task):
     # ------------------------------------------------------------------ examples
     def examples(self, split: str) -> list[Example]:
         if split not in SPLITS:
-            raise ValueError(f"task 'vqav2' has no split {split!r}; valid splits: {', '.join(SPLITS)}.")
+            raise unknown_split("vqav2", split, SPLITS)
         if split not in self._examples:
             self._examples[split] = self._load(split)
         return self._examples[split]
@@ -107,9 +106,10 @@ class Vqav2Task(Task):
             rows.append((q, target))
         limit = self.options["max_train_examples" if split == "train" else "max_eval_examples"]
         rows = [rows[i] for i in D.sample(len(rows), limit, seed=f"climb-vqav2/{split}")]
-        D.check_images(root, source, (q.image_id for q, _ in rows))
+        D.check_images(root, source, (q.image_id for q, _ in rows), bool(self.options["allow_symlinks_out"]))
+        max_pixels = int(self.options["max_image_pixels"])
         return [
-            Example(text=q.text, images=(str(D.image_path(root, source, q.image_id)),), target=target,
+            Example(text=q.text, images=(D.image_path(root, source, q.image_id, max_pixels),), target=target,
                     id=f"{source}-{q.question_id}")
             for q, target in rows
         ]

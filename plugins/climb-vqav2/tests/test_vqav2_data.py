@@ -174,7 +174,7 @@ def test_missing_field_names_file_record_and_field(make_task, tiny_root):
     with pytest.raises(ValueError) as info:
         make_task(data_dir=str(tiny_root)).examples("test")
     message = str(info.value)
-    assert str(path.absolute()) in message and "questions[4]" in message and '"image_id"' in message
+    assert str(path.absolute()) in message and "questions[4]" in message and "field 'image_id'" in message
 
 
 def test_bad_answer_record_and_unknown_question(make_task, tiny_root):
