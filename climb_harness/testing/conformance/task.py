@@ -121,6 +121,10 @@ def check_examples(examples: Any, info: Any, split: str) -> str:
             f"{info.head.num_labels} {noun}, {info.images_per_example} image(s), modality {info.modality}): "
             + "; ".join(problems)
         )
+    shared = _ungrouped_shared_images([examples[i] for i in range(count)])
+    if shared:
+        fail(f"{split} examples {shared} show the same image but not the same Example.group; their scores are not "
+             "independent, so give every example its image (or image pair) as group (intervals resample whole groups)")
     opened = 0
     for example in (examples[i] for i in range(count)):
         for image in example.images:
@@ -136,6 +140,19 @@ def check_examples(examples: Any, info: Any, split: str) -> str:
             break
     checked = f"{total} examples" if count == total else f"first {count} of {total} examples checked"
     return f"{split}: {checked}" + (f", {opened} image(s) opened" if opened else "")
+
+
+def _ungrouped_shared_images(examples: list[Any]) -> str | None:
+    """Two examples naming the same image file with different (or no) groups, described; None if none do."""
+    first: dict[str, Any] = {}
+    for example in examples:
+        for image in example.images:
+            if not isinstance(image, str):
+                continue
+            other = first.setdefault(str(image), example)
+            if other is not example and (example.group is None or example.group != other.group):
+                return f"{other.id or '?'!s:.40} and {example.id or '?'!s:.40} (image {str(image)[-60:]})"
+    return None
 
 
 def example_problems(example: Any, info: Any) -> list[str]:

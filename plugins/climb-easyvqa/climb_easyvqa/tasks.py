@@ -81,6 +81,7 @@ class EasyVqaTask(Task):
                 images=(image_path(root, source, q.image_id, max_pixels),),
                 target=label_index(self.question_type, q.answer),
                 id=f"{source}-{q.index}",
+                group=f"{source}-{q.image_id}",  # questions about one image are scored together
             )
             for q in questions
         ]

@@ -78,6 +78,7 @@ class Nlvr2Task(Task):
                     images=(locator.path(record, left), locator.path(record, right)),
                     target=LABELS.index(record.label),
                     id=record.identifier,
+                    group=record.identifier.rsplit("-", 1)[0],  # <split>-<set>-<pair>: one image pair
                 )
             )
         return examples

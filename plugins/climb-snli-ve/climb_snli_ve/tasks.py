@@ -93,6 +93,7 @@ class SnliVeTask(Task):
                 images=(image_path(images, r.image_id, max_pixels),),
                 target=r.label,
                 id=f"{source}-{r.line}",
+                group=r.image_id,  # hypotheses about one Flickr30k image
             )
             for r in records
         ]

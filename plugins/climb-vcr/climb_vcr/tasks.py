@@ -85,6 +85,7 @@ class VcrTask(Task):
                 choices=r.choices,
                 target=r.label,
                 id=r.annot_id,
+                group=r.img_fn,  # questions about one movie frame
             )
             for r in records
         ]

@@ -110,6 +110,6 @@ class Vqav2Task(Task):
         max_pixels = int(self.options["max_image_pixels"])
         return [
             Example(text=q.text, images=(D.image_path(root, source, q.image_id, max_pixels),), target=target,
-                    id=f"{source}-{q.question_id}")
+                    id=f"{source}-{q.question_id}", group=f"{source}-{q.image_id}")
             for q, target in rows
         ]
