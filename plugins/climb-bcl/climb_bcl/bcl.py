@@ -68,6 +68,7 @@ import numpy as np
 import torch
 
 from climb_bcl.distill import distillation_loss
+from climb_bcl.forward import batch_logits
 from climb_bcl.memory import DualMemory, budget_share
 from climb_bcl.plugin import DEFAULT_OPTIONS
 from climb_harness.api import Algorithm, TrainingContext
@@ -174,25 +175,29 @@ class BCL(Algorithm):
         loss = ctx.model.loss(task, batch)
         if not replay:
             return loss
-        loss = loss + self.mixture_loss(ctx, replay)
+        logits = batch_logits(ctx.model, [(name, data) for name, data, _ in replay])  # one pass, both terms
+        loss = loss + self._mixture(ctx, replay, logits)
         strength = float(self.options["memory_strength"])
         if strength > 0:
             total = sum(len(rows) for _, _, rows in replay)
-            for (name, data, rows), teacher in zip(replay, teachers):
-                kd = distillation_loss(
-                    ctx.tasks[name].head.type,
-                    ctx.model(name, data),
-                    teacher,
-                    float(self.options["temperature"]),
-                )
+            for (name, _, rows), teacher, out in zip(replay, teachers, logits):
+                kd = distillation_loss(ctx.tasks[name].head.type, out, teacher,
+                                       float(self.options["temperature"]))
                 loss = loss + strength * kd * (len(rows) / total)
         return loss
 
     @staticmethod
     def mixture_loss(ctx: TrainingContext, sampled: Sampled) -> torch.Tensor:
-        """The mean loss over a batch drawn from several tasks (each task's mean, weighted by its count)."""
+        """The mean loss over a batch drawn from several tasks (each task's mean, weighted by its count), from
+        one encoder pass (:func:`climb_bcl.forward.batch_logits`)."""
+        logits = batch_logits(ctx.model, [(name, data) for name, data, _ in sampled])
+        return BCL._mixture(ctx, sampled, logits)
+
+    @staticmethod
+    def _mixture(ctx: TrainingContext, sampled: Sampled, logits: Sequence[torch.Tensor]) -> torch.Tensor:
         total = sum(len(rows) for _, _, rows in sampled)
-        return sum(ctx.model.loss(name, data) * (len(rows) / total) for name, data, rows in sampled)  # type: ignore[return-value]
+        return sum(ctx.model.head_loss(name, out, data["targets"]) * (len(rows) / total)  # type: ignore[return-value]
+                   for (name, data, rows), out in zip(sampled, logits))
 
     # ------------------------------------------------------------------ helpers
     def _sgd_step(self, params: list[torch.nn.Parameter], loss: torch.Tensor) -> None:
@@ -212,22 +217,23 @@ class BCL(Algorithm):
             return []
         if self.options["teacher"] == "stored":
             return [self.memory.teacher[name][rows].to(ctx.device) for name, _, rows in replay]
-        return [self._forward_eval(ctx, name, data) for name, data, _ in replay]  # the slow weights, now
+        return self._forward_eval(ctx, [(name, data) for name, data, _ in replay])  # the slow weights, now
 
     @staticmethod
     @torch.no_grad()
-    def _forward_eval(ctx: TrainingContext, task: str, data: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    def _forward_eval(ctx: TrainingContext,
+                      parts: Sequence[tuple[str, Mapping[str, torch.Tensor]]]) -> list[torch.Tensor]:
         model = ctx.model
         was_training = model.training  # type: ignore[attr-defined]
         model.eval()  # type: ignore[attr-defined]
         try:
-            return model(task, data).detach()
+            return [out.detach() for out in batch_logits(model, parts)]
         finally:
             model.train(was_training)  # type: ignore[attr-defined]
 
     def _logits(self, ctx: TrainingContext, task: str, indices: list[int], chunk: int = 64) -> torch.Tensor:
         parts = [
-            self._forward_eval(ctx, task, ctx.batch(task, indices[i : i + chunk])).cpu()
+            self._forward_eval(ctx, [(task, ctx.batch(task, indices[i : i + chunk]))])[0].cpu()
             for i in range(0, len(indices), chunk)
         ]
         return torch.cat(parts)

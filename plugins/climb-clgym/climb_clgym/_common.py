@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from climb_clgym.forward import batch_logits
+
 #: (task, batch on the device, number of examples) for each task present in a sampled batch.
 Sampled = list[tuple[str, dict[str, torch.Tensor], int]]
 
@@ -98,6 +100,9 @@ def load(ctx: Any, drawn: list[tuple[str, torch.Tensor]]) -> Sampled:
 
 
 def mixture_loss(model: Any, sampled: Sampled) -> torch.Tensor:
-    """Mean loss over a batch drawn from several tasks (each task's mean loss weighted by its count)."""
+    """Mean loss over a batch drawn from several tasks (each task's mean loss weighted by its count), from one
+    encoder pass over the whole batch (:func:`climb_clgym.forward.batch_logits`)."""
     total = sum(n for _, _, n in sampled)
-    return sum(model.loss(task, data) * (n / total) for task, data, n in sampled)  # type: ignore[return-value]
+    logits = batch_logits(model, [(task, data) for task, data, _ in sampled])
+    return sum(model.head_loss(task, out, data["targets"]) * (n / total)  # type: ignore[return-value]
+               for (task, data, n), out in zip(sampled, logits))

@@ -115,3 +115,25 @@ def test_memory_is_bounded_and_checkpointed(make_ctx, tiny_tasks, make_algo):
     assert {t: v.tolist() for t, v in again.memory.indices.items()} == {
         t: v.tolist() for t, v in algorithm.memory.indices.items()
     }
+
+
+def test_the_memory_loss_takes_one_encoder_pass_for_every_past_task(make_ctx, tiny_tasks):
+    """climb-clgym 0.2.0 ran each past task's share through model.loss (one encoder pass per task); the loss
+    is the same from one pass (1e-6: rows are independent in the TinyEncoder, only a larger matrix product's
+    rounding may differ, a few units in the last place)."""
+    from climb_clgym._common import IndexMemory, load, mixture_loss
+
+    ctx = make_ctx(tiny_tasks(3))
+    memory = IndexMemory()
+    for task in ("colours", "yesno", "colours-b"):
+        memory.add(task, range(12))
+    drawn = memory.sample(["colours", "yesno", "colours-b"], 20, torch.Generator().manual_seed(0))
+    sampled = load(ctx, drawn)
+    assert len(sampled) == 3
+    passes = []
+    handle = ctx.model.encoder.register_forward_hook(lambda *_: passes.append(1))
+    loss = mixture_loss(ctx.model, sampled)
+    handle.remove()
+    assert len(passes) == 1
+    reference = sum(ctx.model.loss(task, data) * (n / 20) for task, data, n in sampled)
+    torch.testing.assert_close(loss, reference, rtol=1e-6, atol=1e-6)

@@ -15,29 +15,34 @@ is smaller than the empirical Fisher by a factor between B and B^2 for batches o
 mean of B gradients against the mean of their B squares, summed over only N/B batches) and made the
 penalty negligible at any sensible lambda.
 
-Per-example gradients come from one of two paths, which compute the same function on the same tensors
+Per-example gradients come from one of three paths, which compute the same function on the same tensors
 (example ``n``'s rows of its collated Fisher batch, i.e. exactly ``ctx.batch(task, [n])`` when the split is
 preloaded, the runner's default; an encoder contract: collated tensors are batch-first and sliceable):
 
-* ``vmap``: ``torch.func.vmap(torch.func.grad(loss of one example))`` over a chunk of the batch
-  with the encoder's parameters swapped in by ``torch.func.functional_call``: one batched
-  forward/backward per chunk, but per-example gradients of all trainable encoder parameters for
-  the whole chunk are held at once (the chunk size bounds that memory);
-* ``loop``: ``torch.autograd.grad`` of the loss of each example alone (a chunk of one), one
-  forward/backward per example. Works with any model.
+* ``hooks`` (the default, ``auto``): one batched forward/backward per Fisher batch, the per-example gradients
+  read off with layer hooks (:mod:`climb_ewc.per_example`: closed forms for ``nn.Linear``, ``nn.LayerNorm``,
+  ``nn.Embedding`` and ``nn.Conv2d``, the enclosing module's outputs for any other parameter, checked to add
+  up to the batch gradient). Plain autograd: no ``torch.func``, so no ``torch._dynamo`` import, and it runs
+  models with data-dependent Python (Hugging Face ViLT, vl-minilm). It assumes that examples do not interact
+  in the batch (eval mode: no batch statistics), so the first batch of every estimate checks one example
+  against an autograd pass of that example alone; ``auto`` falls back to ``loop`` for the rest of the
+  estimate when the check or the pass fails (``hooks`` alone raises);
+* ``vmap``: ``torch.func.vmap(torch.func.grad(loss of one example))`` over a chunk of the batch with the
+  encoder's parameters swapped in by ``torch.func.functional_call``; fails on models with data-dependent
+  control flow (``.item()``, ``.tolist()``, Python ``if`` on tensor values) or random operations in eval mode
+  (it runs with ``randomness="error"``), and ``torch.func.grad`` imports ``torch._dynamo`` and
+  ``torch._inductor`` (~1.5 s of CPU per process). Kept as an explicit choice; it raises when it fails;
+* ``loop``: ``torch.autograd.grad`` of the loss of each example alone (a chunk of one), one forward/backward
+  per example. Works with any model.
 
-``fisher_backend: auto`` (the default) tries ``vmap`` and falls back to ``loop`` for the rest of the
-estimate when vmap raises, as it does for models with data-dependent control flow (``.item()``,
-``.tolist()``, Python ``if`` on tensor values: Hugging Face ViLT reads the image token type with
-``.tolist()``), random operations in eval mode (ViLT's patch sampling; vmap runs with
-``randomness="error"``, so it never silently changes their semantics), or ops without a batching rule.
-Neither path touches ``.grad``, so gradients cannot accumulate across examples or batches (the
-original CLiMB code called ``backward()`` batch after batch without zeroing).
+None of them touches ``.grad``, so gradients cannot accumulate across examples or batches (the original
+CLiMB code called ``backward()`` batch after batch without zeroing).
 
 The penalty (:meth:`EWC.penalty`) is CLiMB's ``ewc_lambda * sum_i F_i (theta_i - theta*_i)^2``, without
 the 1/2 of Kirkpatrick et al.'s ``(lambda/2) * sum_i F_i (theta_i - theta*_i)^2`` (so the paper's lambda is
 ``2 * ewc_lambda``), for one past task drawn uniformly at each step (``random-past``, CLiMB) or summed
-over all past tasks (``all-past``, the paper's multi-task form).
+over all past tasks (``all-past``, the paper's multi-task form; computed in one pass over the parameters from
+running sums, :mod:`climb_ewc.running`).
 """
 
 from __future__ import annotations
@@ -51,6 +56,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from climb_ewc.per_example import close, gradient_scale, reduce_per_example
+from climb_ewc.running import SummedQuadratic
 from climb_harness.api import Algorithm, TrainingContext
 
 logger = logging.getLogger(__name__)
@@ -79,6 +86,10 @@ def task_batch_size(ctx: TrainingContext, task: str) -> int:
         return max(1, int(getter(task)))
     first = next(iter(ctx.train_batches(task)), [])  # a context without the getter
     return max(1, len(first))
+
+
+class _HooksMismatch(Exception):
+    """The layer-hook per-example gradients of a model do not match autograd's on one example."""
 
 
 class _TaskLoss(nn.Module):
@@ -110,16 +121,22 @@ class EWC(Algorithm):
         self.gamma = float(opts.get("gamma", 1.0))
         if self.mode not in ("random-past", "all-past"):
             raise ValueError(f"ewc option penalty must be 'random-past' or 'all-past', not {self.mode!r}")
-        if self.backend not in ("auto", "vmap", "loop"):
-            raise ValueError(f"ewc option fisher_backend must be 'auto', 'vmap' or 'loop', not {self.backend!r}")
+        if self.backend not in ("auto", "hooks", "vmap", "loop"):
+            raise ValueError(f"ewc option fisher_backend must be 'auto', 'hooks', 'vmap' or 'loop', "
+                             f"not {self.backend!r}")
         #: task -> parameter name -> diagonal Fisher / anchor (theta*), in the order tasks were learned
         self.fishers: dict[str, dict[str, torch.Tensor]] = {}
         self.anchors: dict[str, dict[str, torch.Tensor]] = {}
         self.last_penalty_tasks: list[str] = []  # which past task(s) the latest training_loss penalised
-        #: the path the latest estimate_fisher took: "vmap", "loop", or "vmap+loop" (vmap failed part-way)
+        #: the path the latest estimate_fisher took: "hooks", "vmap", "loop", or "hooks+loop" (hooks failed
+        #: part-way)
         self.last_fisher_backend: str | None = None
-        self.last_vmap_error: str | None = None  # why vmap was given up, when it was
+        self.last_hooks_error: str | None = None  # why the hooks path was given up, when it was
+        #: parameter name -> where the hooks path took its per-example gradients: "layer", "module:<path>" or
+        #: "loss" (see climb_ewc.per_example)
+        self.last_fisher_levels: dict[str, str] = {}
         self._rng: np.random.Generator | None = None
+        self._summed: SummedQuadratic | None = None  # all-past: every held task's term as one (see summed())
 
     # ------------------------------------------------------------------ hooks
     def on_task_start(self, ctx: TrainingContext) -> None:
@@ -162,19 +179,37 @@ class EWC(Algorithm):
 
         CLiMB's form: no 1/2, so Kirkpatrick et al.'s ``(lambda/2) sum_i F_i (theta_i - theta*_i)^2`` is
         this with ``ewc_lambda = lambda / 2``. ``tasks`` is one drawn past task (``random-past``) or all
-        of them (``all-past``); see :meth:`training_loss`.
+        of them (``all-past``); see :meth:`training_loss`. Over all of them it is computed in one pass over
+        the parameters from the running sums of :meth:`summed` (:mod:`climb_ewc.running`).
         """
         params = dict(ctx.model.encoder.named_parameters())
         total: torch.Tensor | None = None
-        for task in tasks:
-            for name, fisher in self.fishers[task].items():
-                term = (fisher * (params[name] - self.anchors[task][name]).pow(2)).sum()
-                total = term if total is None else total + term
+        if len(tasks) > 1 and list(tasks) == list(self.fishers):  # every past task: the running sums
+            total = self.summed().value(params)
+        else:
+            for task in tasks:
+                for name, fisher in self.fishers[task].items():
+                    term = (fisher * (params[name] - self.anchors[task][name]).pow(2)).sum()
+                    total = term if total is None else total + term
         if total is None:  # nothing trainable in the encoder when the tasks ended
             return torch.zeros((), device=ctx.device)
         if self.online:  # Schwarz et al.'s Eq. 4: the running Fisher enters the penalty decayed once more
             return self.ewc_lambda * self.gamma * total
         return self.ewc_lambda * total
+
+    def summed(self) -> SummedQuadratic:
+        """Every held task's term as one quadratic (:class:`climb_ewc.running.SummedQuadratic`), folded in the
+        order the tasks were learned; tasks added since the last call are folded in, and anything else that
+        changed the Fishers or anchors held (a loaded state) folds them all again, in the same order, so a
+        resumed run computes the same sums as an uninterrupted one."""
+        held = [(task, self.fishers[task], self.anchors[task]) for task in self.fishers]
+        done = [] if self._summed is None else self._summed.folded
+        if self._summed is None or len(done) > len(held) or any(
+                a[0] != b[0] or a[1] is not b[1] or a[2] is not b[2] for a, b in zip(done, held)):
+            self._summed = SummedQuadratic()
+        for task, _, _ in held[len(self._summed.folded):]:
+            self._summed.fold(task, self.fishers[task], self.anchors[task])
+        return self._summed
 
     def fisher_batches(self, ctx: TrainingContext, task: str) -> list[list[int]]:
         """The index batches the Fisher of ``task`` is estimated on: a seeded random sample without
@@ -193,47 +228,57 @@ class EWC(Algorithm):
     def estimate_fisher(self, ctx: TrainingContext, task: str) -> dict[str, torch.Tensor]:
         """Diagonal empirical Fisher of the trainable encoder parameters over the examples of
         :meth:`fisher_batches`: ``F_i = (1/N) sum_n (d loss_n / d theta_i)^2``, ``loss_n`` the loss of
-        example ``n`` alone (see the module docstring for the vmap and loop paths). Eval mode; the
+        example ``n`` alone (see the module docstring for the hooks, vmap and loop paths). Eval mode; the
         model's mode and ``.grad`` are left as they were."""
         params = self._trainable_encoder_params(ctx)
         fisher = {name: torch.zeros_like(p, memory_format=torch.preserve_format) for name, p in params.items()}
-        self.last_fisher_backend, self.last_vmap_error = None, None
+        self.last_fisher_backend, self.last_hooks_error = None, None
+        self.last_fisher_levels = {}
         if not params:
             return fisher
         names, tensors = list(params), list(params.values())
         batches = self.fisher_batches(ctx, task)
-        use_vmap = self.backend in ("auto", "vmap")
+        path = {"auto": "hooks", "hooks": "hooks", "vmap": "vmap", "loop": "loop"}[self.backend]
         used: list[str] = []
         was_training = ctx.model.training
         ctx.model.eval()
         try:
-            for indices in batches:
+            for number, indices in enumerate(batches):
                 batch = ctx.batch(task, indices)
                 n = len(indices)
                 start = 0
                 while start < n:
-                    if use_vmap:
+                    if path == "hooks":
+                        size = n
+                        try:
+                            sums = self._hook_square_sums(ctx.model, task, params, batch, check=number == 0)
+                        except Exception as exc:  # a failed check, or any failure of the pass: use the loop
+                            mismatch = isinstance(exc, _HooksMismatch)
+                            reason = str(exc) if mismatch else f"{type(exc).__name__}: {exc}"
+                            if self.backend == "hooks":
+                                raise RuntimeError(
+                                    f"ewc: per-example gradients by layer hooks failed on task {task!r} "
+                                    f"({reason}); set fisher_backend to 'auto' or 'loop'.") from exc
+                            path, self.last_hooks_error = "loop", str(reason)
+                            logger.info("ewc: layer-hook per-example gradients unavailable on task %r (%s); "
+                                        "using one autograd pass per example", task, reason)
+                            continue  # the same batch again, through the loop
+                    elif path == "vmap":
                         size = self._vmap_chunk(tensors, n)
                         chunk = {key: value[start : start + size] for key, value in batch.items()}
                         try:
                             sums = self._vmap_square_sums(ctx.model, task, names, tensors, chunk)
-                        except Exception as exc:  # noqa: BLE001 - any failure of vmap means: use the loop
-                            if self.backend == "vmap":
-                                raise RuntimeError(
-                                    f"ewc: per-example gradients with torch.func.vmap failed on task {task!r} "
-                                    f"({type(exc).__name__}: {exc}); set fisher_backend to 'auto' or 'loop'."
-                                ) from exc
-                            use_vmap = False
-                            self.last_vmap_error = f"{type(exc).__name__}: {exc}"
-                            logger.info("ewc: vmap per-example gradients unavailable on task %r (%s); using "
-                                        "one autograd pass per example", task, self.last_vmap_error)
-                            continue  # the same chunk again, through the loop
-                        used.append("vmap")
+                        except Exception as exc:  # any failure of vmap is reported as one error
+                            raise RuntimeError(
+                                f"ewc: per-example gradients with torch.func.vmap failed on task {task!r} "
+                                f"({type(exc).__name__}: {exc}); set fisher_backend to 'auto' or 'loop'."
+                            ) from exc
                     else:
                         size = 1
                         chunk = {key: value[start : start + 1] for key, value in batch.items()}
-                        sums = self._loop_square_sums(ctx.model, task, names, tensors, chunk)
-                        used.append("loop")
+                        grads = self._example_grads(ctx.model, task, params, chunk)
+                        sums = {name: g.pow(2) for name, g in grads.items()}
+                    used.append(path)
                     for name, value in sums.items():
                         fisher[name] += value
                     start += size
@@ -242,6 +287,32 @@ class EWC(Algorithm):
         self.last_fisher_backend = "+".join(dict.fromkeys(used))
         count = sum(len(b) for b in batches)
         return {name: value / count for name, value in fisher.items()}
+
+    def _hook_square_sums(self, model: nn.Module, task: str, params: Mapping[str, torch.Tensor],
+                          batch: Mapping[str, torch.Tensor], check: bool) -> dict[str, torch.Tensor]:
+        """Sum over the batch of the squared per-example gradients, from one batched pass with layer hooks
+        (:mod:`climb_ewc.per_example`). With ``check``, the gradient of the first example is compared with an
+        autograd pass of that example alone (:class:`_HooksMismatch` when they differ)."""
+        targets, n = batch["targets"], len(batch["targets"])
+
+        def losses() -> torch.Tensor:
+            logits = model(task, batch)
+            rows = [model.head_loss(task, logits[i : i + 1], targets[i : i + 1]) for i in range(n)]
+            return torch.stack(rows)
+
+        reduced = reduce_per_example(model.encoder, params, losses, n, keep=0 if check else None)
+        self.last_fisher_levels.update(reduced.levels)
+        if check and reduced.kept is not None:
+            exact = self._example_grads(model, task, params, {key: value[:1] for key, value in batch.items()})
+            scale = gradient_scale(exact.values())
+            for name in params:
+                got, want = reduced.kept[name], exact.get(name)
+                if not close(got, want, scale):
+                    worst = float((got - (0 if want is None else want)).abs().max())
+                    raise _HooksMismatch(
+                        f"the gradient of {name!r} ({reduced.levels[name]} level) differs from autograd's on "
+                        f"one example by up to {worst:.3g} (scale {scale:.3g})")
+        return reduced.sums
 
     def _vmap_chunk(self, tensors: Sequence[torch.Tensor], n: int) -> int:
         if self.vmap_chunk_size is not None:
@@ -267,13 +338,14 @@ class EWC(Algorithm):
         return {name: per_example[key].pow(2).sum(0) for name, key in zip(names, keys)}
 
     @staticmethod
-    def _loop_square_sums(model: nn.Module, task: str, names: Sequence[str], tensors: Sequence[torch.Tensor],
-                          one: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """The squared gradient of one example's loss, by plain autograd (any model)."""
+    def _example_grads(model: nn.Module, task: str, params: Mapping[str, torch.Tensor],
+                       one: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The gradient of one example's loss (a batch of one), by plain autograd (any model); a parameter
+        the loss does not reach is left out."""
         with torch.enable_grad():
             loss = model.loss(task, one)
-            grads = torch.autograd.grad(loss, list(tensors), allow_unused=True)
-        return {name: g.detach().pow(2) for name, g in zip(names, grads) if g is not None}
+            grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
+        return {name: g.detach() for name, g in zip(params, grads) if g is not None}
 
     @staticmethod
     def _trainable_encoder_params(ctx: TrainingContext) -> dict[str, torch.nn.Parameter]:

@@ -52,19 +52,23 @@ OPTIONS_SCHEMA: dict[str, Any] = {
         },
         "fisher_backend": {
             "type": "string",
-            "enum": ["auto", "vmap", "loop"],
+            "enum": ["auto", "hooks", "vmap", "loop"],
             "default": "auto",
-            "description": "How per-example gradients are computed. vmap: torch.func.vmap(grad) over chunks of a batch "
-            "(one batched pass; fails on models with data-dependent control flow or random ops, e.g. Hugging Face "
-            "ViLT); loop: torch.autograd.grad of each example alone (any model); auto: vmap, falling back to loop "
-            "for the rest of the estimate when vmap raises.",
+            "description": "How per-example gradients are computed. hooks: one batched forward/backward "
+            "per Fisher batch, per-example gradients from layer hooks (closed forms for Linear, LayerNorm, "
+            "Embedding and Conv2d, the enclosing module's outputs for any other parameter), checked against "
+            "autograd on one example; works on every shipped encoder. vmap: torch.func.vmap(grad) over "
+            "chunks (fails on models with data-dependent control flow or random ops, e.g. Hugging Face ViLT "
+            "and vl-minilm, and imports torch._dynamo). loop: torch.autograd.grad of each example alone (any "
+            "model, slowest). auto: hooks, falling back to loop when the hooks path fails its check.",
         },
         "fisher_vmap_chunk_size": {
             "type": ["integer", "null"],
             "minimum": 1,
             "default": None,
-            "description": "Examples per vmap call (null = as many as keep the per-example gradients of the trainable "
-            "encoder within 256 MiB, at most the batch).",
+            "description": "fisher_backend vmap only: examples per vmap call (null = as many as keep the "
+            "per-example gradients of the trainable encoder within 256 MiB, at most the batch). The hooks "
+            "path takes each Fisher batch in one pass.",
         },
         "penalty": {
             "type": "string",
@@ -113,16 +117,18 @@ MANIFEST: dict[str, Any] = {
         "At the end of each task, the diagonal empirical Fisher of the trainable ENCODER parameters is "
         "estimated on a seeded random sample of the task's training set (fisher_sample_percentage, in whole "
         "batches, at least one, at most fisher_max_batches): F_i = (1/N) sum_n (d loss_n / d theta_i)^2, the "
-        "mean over the N sampled examples of the squared gradient of each example's own loss (the task "
-        "head's loss on a batch of that one example), in eval mode. Per-example gradients come from "
-        "torch.func.vmap(grad) where the model allows it, else from one autograd pass per example "
-        "(fisher_backend: auto). The encoder parameters at that moment are the task's anchor theta*. While "
-        "training a later task the loss is task loss + ewc_lambda * sum_i F_i (theta_i - theta*_i)^2 "
-        "(CLiMB's form: no 1/2, so Kirkpatrick et al.'s (lambda/2) sum F (theta - theta*)^2 has lambda = 2 * "
-        "ewc_lambda) for one past task drawn uniformly at each step (CLiMB's random-past), or summed over "
-        "every past task (penalty: all-past). Heads are not penalised (each task has its own). Fishers and "
-        "anchors are kept on the training device: 2 x the trainable encoder size per past task. Version "
-        "0.1.0 squared batch-mean gradients (smaller by a factor of at least the batch size) and had a "
+        "mean over the N sampled examples of the squared gradient of each example's own loss (the task head's"
+        " loss on a batch of that one example), in eval mode. Per-example gradients come from one batched "
+        "forward/backward pass per Fisher batch with layer hooks (fisher_backend: auto), checked against one "
+        "autograd pass of one example, else from one autograd pass per example. The encoder parameters at "
+        "that moment are the task's anchor theta*. While training a later task the loss is task loss + "
+        "ewc_lambda * sum_i F_i (theta_i - theta*_i)^2 (CLiMB's form: no 1/2, so Kirkpatrick et al.'s "
+        "(lambda/2) sum F (theta - theta*)^2 has lambda = 2 * ewc_lambda) for one past task drawn uniformly "
+        "at each step (CLiMB's random-past), or summed over every past task (penalty: all-past; computed in "
+        "one pass over the parameters from running sums of the Fishers and Fisher-weighted anchor offsets, "
+        "equal to the sum over tasks). Heads are not penalised (each task has its own). Fishers and anchors "
+        "are kept on the training device: 2 x the trainable encoder size per past task. Version 0.1.0 squared"
+        " batch-mean gradients (smaller by a factor of at least the batch size) and had a "
         "fisher_normalization option; both are gone. online: true gives Schwarz et al.'s online EWC: after "
         "task t the one running Fisher becomes gamma * F* + F_t (F_t estimated as above) and the one anchor "
         "theta* the weights after task t; the penalty is ewc_lambda * gamma * sum_i F*_i (theta_i - "

@@ -1,4 +1,4 @@
-"""The Fisher estimate: the per-example empirical Fisher, through both paths, and which examples.
+"""The Fisher estimate: the per-example empirical Fisher, through every path, and which examples.
 
 The reference is the definition written out: a Python loop over single examples, each one's loss
 differentiated with ``torch.autograd.grad``, squared and averaged. The old (0.1.0) estimate, squared
@@ -44,13 +44,23 @@ def _task(kind: str, size: int = 24):
 
 
 class _ControlFlowEncoder(TinyEncoder):
-    """TinyEncoder plus a Python ``if`` on a tensor value, as Hugging Face models have: vmap refuses it."""
+    """TinyEncoder plus a Python ``if`` on a tensor value, as Hugging Face models have: vmap refuses it (the
+    hooks path does not mind)."""
 
     def forward(self, batch):
         hidden = super().forward(batch)
         if float(batch["input_ids"].sum()) < 0:  # never true; reading the value is what vmap cannot do
             hidden = -hidden
         return hidden
+
+
+class _BatchMixingEncoder(TinyEncoder):
+    """TinyEncoder whose output depends on the other examples of the batch (centred on the batch mean, as
+    batch statistics would): per-example gradients of a batched pass are not those of each example alone."""
+
+    def forward(self, batch):
+        hidden = super().forward(batch)
+        return hidden - 0.5 * hidden.mean(0, keepdim=True)
 
 
 class _DropoutEncoder(TinyEncoder):
@@ -124,7 +134,7 @@ def _assert_fisher_close(fisher, reference):
         torch.testing.assert_close(fisher[name], reference[name], rtol=1e-4, atol=1e-9)
 
 
-@pytest.mark.parametrize("backend", ["vmap", "loop", "auto"])
+@pytest.mark.parametrize("backend", ["hooks", "vmap", "loop", "auto"])
 @pytest.mark.parametrize("kind", HEADS)
 def test_fisher_equals_the_brute_force_per_example_fisher(h, kind, backend):
     ctx = _trained_context(h, kind)
@@ -132,10 +142,12 @@ def test_fisher_equals_the_brute_force_per_example_fisher(h, kind, backend):
     batches = ewc.fisher_batches(ctx, "colours")
     assert [len(b) for b in batches] == [8, 8]  # int(0.5 * 24) = 12 examples -> 2 batches of 8 (16 examples)
     fisher = ewc.estimate_fisher(ctx, "colours")
-    assert ewc.last_fisher_backend == ("loop" if backend == "loop" else "vmap")
+    assert ewc.last_fisher_backend == {"auto": "hooks"}.get(backend, backend)
     assert fisher.keys() == {n for n, _ in ctx.model.encoder.named_parameters()}
     assert sum(float(f.sum()) for f in fisher.values()) > 0
     _assert_fisher_close(fisher, _brute_force_fisher(ctx, "colours", batches))
+    if backend in ("hooks", "auto"):  # every TinyEncoder parameter sits in a Linear or an Embedding
+        assert set(ewc.last_fisher_levels.values()) == {"layer"}
 
 
 @pytest.mark.parametrize("kind", HEADS)
@@ -156,46 +168,58 @@ def test_fisher_is_not_the_squared_batch_mean_estimate(h, kind):
 
 
 @pytest.mark.parametrize("kind", ["classification", "soft-score"])
-def test_auto_falls_back_to_one_example_at_a_time_when_vmap_cannot_run_the_model(h, kind):
-    ctx = _trained_context(h, kind, encoder_cls=_ControlFlowEncoder)
+def test_auto_falls_back_to_one_example_at_a_time_when_examples_interact(h, kind):
+    """An encoder that mixes the examples of a batch: the hooks path's check (one example against autograd
+    on that example alone) fails, and auto computes the estimate with the loop."""
+    ctx = _trained_context(h, kind, encoder_cls=_BatchMixingEncoder)
     batches = h.build(fisher_sample_percentage=0.75).fisher_batches(ctx, "colours")
     reference = _brute_force_fisher(ctx, "colours", batches)
 
     auto = h.build(fisher_sample_percentage=0.75)
     _assert_fisher_close(auto.estimate_fisher(ctx, "colours"), reference)
-    assert auto.last_fisher_backend == "loop" and auto.last_vmap_error  # vmap was tried, and given up
+    assert auto.last_fisher_backend == "loop" and "differs from autograd's" in auto.last_hooks_error
 
     with pytest.raises(RuntimeError, match="fisher_backend"):
-        h.build(fisher_sample_percentage=0.75, fisher_backend="vmap").estimate_fisher(ctx, "colours")
+        h.build(fisher_sample_percentage=0.75, fisher_backend="hooks").estimate_fisher(ctx, "colours")
     assert ctx.model.training  # mode restored after the failure too
 
 
+def test_hooks_run_a_model_with_data_dependent_control_flow_that_vmap_refuses(h):
+    ctx = _trained_context(h, encoder_cls=_ControlFlowEncoder)
+    batches = h.build(fisher_sample_percentage=0.75).fisher_batches(ctx, "colours")
+    auto = h.build(fisher_sample_percentage=0.75)
+    _assert_fisher_close(auto.estimate_fisher(ctx, "colours"), _brute_force_fisher(ctx, "colours", batches))
+    assert auto.last_fisher_backend == "hooks" and auto.last_hooks_error is None
+    with pytest.raises(RuntimeError, match="fisher_backend"):
+        h.build(fisher_sample_percentage=0.75, fisher_backend="vmap").estimate_fisher(ctx, "colours")
+
+
 def test_a_failure_part_way_finishes_the_estimate_with_the_loop(h, monkeypatch):
-    """vmap failing on a later chunk: the chunks already done stay, the rest goes through the loop."""
+    """The hooks path failing on a later batch: the batches done stay, the rest goes through the loop."""
     ctx = _trained_context(h)
-    ewc = h.build(fisher_sample_percentage=0.75, fisher_vmap_chunk_size=3)
+    ewc = h.build(fisher_sample_percentage=1.0)
     batches = ewc.fisher_batches(ctx, "colours")
-    original, calls = ewc._vmap_square_sums, []
+    original, calls = ewc._hook_square_sums, []
 
-    def flaky(*args):
+    def flaky(*args, **kwargs):
         calls.append(1)
-        if len(calls) == 3:
-            raise RuntimeError("vmap: unsupported op (simulated)")
-        return original(*args)
+        if len(calls) == 2:
+            raise RuntimeError("unsupported (simulated)")
+        return original(*args, **kwargs)
 
-    monkeypatch.setattr(ewc, "_vmap_square_sums", flaky)
+    monkeypatch.setattr(ewc, "_hook_square_sums", flaky)
     fisher = ewc.estimate_fisher(ctx, "colours")
-    assert ewc.last_fisher_backend == "vmap+loop" and len(calls) == 3
+    assert ewc.last_fisher_backend == "hooks+loop" and len(calls) == 2 and "simulated" in ewc.last_hooks_error
     _assert_fisher_close(fisher, _brute_force_fisher(ctx, "colours", batches))
 
 
-@pytest.mark.parametrize("backend", ["auto", "loop"])
+@pytest.mark.parametrize("backend", ["auto", "vmap", "loop"])
 def test_fisher_is_taken_in_eval_mode_without_dropout(h, backend):
     ctx = _trained_context(h, encoder_cls=_DropoutEncoder)
     ctx.model.train()
     ewc = h.build(fisher_sample_percentage=0.5, fisher_backend=backend)
     fisher = ewc.estimate_fisher(ctx, "colours")
-    assert ewc.last_fisher_backend == ("vmap" if backend == "auto" else "loop")  # no random op in eval mode
+    assert ewc.last_fisher_backend == {"auto": "hooks"}.get(backend, backend)  # vmap: no random op in eval
     assert ctx.model.training
     _assert_fisher_close(fisher, _brute_force_fisher(ctx, "colours", ewc.fisher_batches(ctx, "colours")))
 
@@ -222,7 +246,7 @@ def test_automatic_vmap_chunk_follows_the_memory_budget(h, monkeypatch):
     assert ewc._vmap_chunk(tensors, 8) == 1  # never less than one example
 
 
-@pytest.mark.parametrize("backend", ["vmap", "loop"])
+@pytest.mark.parametrize("backend", ["hooks", "vmap", "loop"])
 def test_fisher_leaves_gradients_and_mode_alone(h, backend):
     ctx = h.context()
     ctx.model.train()
@@ -257,11 +281,12 @@ def test_the_default_cap_bounds_a_large_task(h):
     assert len(h.build(fisher_sample_percentage=1.0, fisher_max_batches=None).fisher_batches(ctx, "colours")) == 200
 
 
-def test_fisher_batch_size_only_groups_the_examples(h):
+@pytest.mark.parametrize("backend", ["hooks", "vmap"])
+def test_fisher_batch_size_only_groups_the_examples(h, backend):
     """Per example, the estimate does not depend on how the same examples are batched."""
     ctx = _trained_context(h)
-    whole = h.build(fisher_sample_percentage=1.0)
-    fives = h.build(fisher_sample_percentage=1.0, fisher_batch_size=5)
+    whole = h.build(fisher_sample_percentage=1.0, fisher_backend=backend)
+    fives = h.build(fisher_sample_percentage=1.0, fisher_batch_size=5, fisher_backend=backend)
     assert sorted(i for b in whole.fisher_batches(ctx, "colours") for i in b) == sorted(
         i for b in fives.fisher_batches(ctx, "colours") for i in b)
     _assert_fisher_close(whole.estimate_fisher(ctx, "colours"), fives.estimate_fisher(ctx, "colours"))

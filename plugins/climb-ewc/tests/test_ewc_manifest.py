@@ -47,15 +47,15 @@ def test_manifest_states_the_estimator_and_the_penalty_form():
     text = MANIFEST["description"]
     assert "per-example" in MANIFEST["summary"] and "(1/N) sum_n (d loss_n / d theta_i)^2" in text
     assert "ewc_lambda * sum_i F_i (theta_i - theta*_i)^2" in text and "2 * ewc_lambda" in text
-    assert "vmap" in text and "random-past" in text
+    assert "layer hooks" in text and "random-past" in text and "running sums" in text
 
 
 def test_versions_agree():
     import climb_ewc
 
-    assert climb_ewc.__version__ == "0.3.0"
+    assert climb_ewc.__version__ == "0.4.0"
     pyproject = (Path(climb_ewc.__file__).parents[1] / "pyproject.toml").read_text()
-    assert 'version = "0.3.0"' in pyproject
+    assert 'version = "0.4.0"' in pyproject
 
 
 

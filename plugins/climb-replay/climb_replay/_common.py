@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from climb_harness.api import Algorithm, TrainingContext, budget_share, seeded_generator
+from climb_replay.forward import task_logits
 from climb_replay.memory import Entry
 
 __all__ = ["StreamAlgorithm", "budget_share", "memory_loss", "past_tasks", "task_rng"]
@@ -27,14 +28,16 @@ def past_tasks(ctx: TrainingContext) -> list[str]:
 
 
 def memory_loss(ctx: TrainingContext, entries: Sequence[Entry]) -> torch.Tensor:
-    """Loss of a batch that may mix tasks: each task's examples go through its own head; the per-task
-    mean losses are weighted by their share of the batch, so the result is a mean over examples."""
+    """Loss of a batch that may mix tasks: each task's examples go through its own head; the per-task mean
+    losses are weighted by their share of the batch, so the result is a mean over examples. One encoder pass
+    over the whole batch (:func:`climb_replay.forward.task_logits`), whatever the number of tasks in it."""
     by_task: dict[str, list[int]] = {}
     for task, index in entries:
         by_task.setdefault(task, []).append(index)
+    parts = list(by_task.items())
     total: torch.Tensor | None = None
-    for task, indices in by_task.items():
-        term = ctx.model.loss(task, ctx.batch(task, indices)) * (len(indices) / len(entries))
+    for (task, indices), (logits, batch) in zip(parts, task_logits(ctx, parts)):
+        term = ctx.model.head_loss(task, logits, batch["targets"]) * (len(indices) / len(entries))
         total = term if total is None else total + term
     if total is None:
         raise ValueError("memory_loss() needs at least one (task, index) entry")

@@ -13,7 +13,8 @@ then comes from those logits through ``ctx.model.head_loss``, so nothing runs tw
 With per-task heads every memory example goes through its own task's head, and the MSE compares it with
 the logits stored from that head. A draw that mixes tasks weights each task's mean term by its share of the
 draw, so each term is a mean over the drawn examples (the MSE a mean over each example's logits, as
-``F.mse_loss`` over a one-task draw). See :mod:`climb_replay._rehearsal` for how the reservoir is fed.
+``F.mse_loss`` over a one-task draw). Both draws go through the encoder in one pass, split only at the heads
+(:mod:`climb_replay.forward`). See :mod:`climb_replay._rehearsal` for how the reservoir is fed.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ import torch
 from torch.nn import functional as F
 
 from climb_harness.api import TrainingContext
-from climb_replay._common import memory_loss
 from climb_replay._rehearsal import ReservoirRehearsal
+from climb_replay.forward import task_logits
 
 
 class DarkExperienceReplay(ReservoirRehearsal):
@@ -49,13 +50,20 @@ class DarkExperienceReplay(ReservoirRehearsal):
         self._pending = (task, logits.detach().float())
         self.last_terms = {"current": loss.detach()}
         self.last_logit_slots = self.draw(ctx, task)
-        if self.last_logit_slots:
-            distill = self.logit_loss(ctx, self.last_logit_slots)
-            self.last_terms["logits"] = distill.detach()
-            loss = loss + self.alpha * distill
         self.last_label_slots = self.draw(ctx, task) if self.beta and self.last_logit_slots else []
-        if self.last_label_slots:
-            labels = memory_loss(ctx, [self.memory.entries[s] for s in self.last_label_slots])
+        if not self.last_logit_slots:
+            return loss
+        # both draws through the encoder in one pass (climb_replay.forward), each task's rows through its head
+        first, second = self.by_task(self.last_logit_slots), self.by_task(self.last_label_slots)
+        groups = [*first.items(), *second.items()]
+        outputs = task_logits(ctx, [(name, self.indices(slots)) for name, slots in groups])
+        distill = self.logit_term(list(first.values()), [out for out, _ in outputs[: len(first)]])
+        self.last_terms["logits"] = distill.detach()
+        loss = loss + self.alpha * distill
+        if second:
+            share = 1 / len(self.last_label_slots)
+            labels = sum(ctx.model.head_loss(name, out, data["targets"]) * (len(slots) * share)
+                         for (name, slots), (out, data) in zip(second.items(), outputs[len(first):]))
             self.last_terms["labels"] = labels.detach()
             loss = loss + self.beta * labels
         return loss
@@ -63,11 +71,21 @@ class DarkExperienceReplay(ReservoirRehearsal):
     def logit_loss(self, ctx: TrainingContext, slots: Sequence[int]) -> torch.Tensor:
         """Mean over the drawn examples of the mean squared difference between their head's logits now and
         the logits stored at insertion."""
+        groups = self.by_task(slots)
+        outputs = task_logits(ctx, [(name, self.indices(group)) for name, group in groups.items()])
+        return self.logit_term(list(groups.values()), [out for out, _ in outputs])
+
+    def indices(self, slots: Sequence[int]) -> list[int]:
+        """The training indices of the examples in ``slots``."""
+        return [self.memory.entries[s][1] for s in slots]
+
+    def logit_term(self, groups: Sequence[Sequence[int]], outputs: Sequence[torch.Tensor]) -> torch.Tensor:
+        """:meth:`logit_loss` from the logits already computed for each task's group of slots."""
+        count = sum(len(group) for group in groups)
         total: torch.Tensor | None = None
-        for task, group in self.by_task(slots).items():
-            outputs = ctx.model(task, ctx.batch(task, [self.memory.entries[s][1] for s in group]))
-            stored = torch.stack([self.memory.value("logits", s) for s in group]).to(outputs.device)
-            term = F.mse_loss(outputs.float(), stored) * (len(group) / len(slots))
+        for group, out in zip(groups, outputs):
+            stored = torch.stack([self.memory.value("logits", s) for s in group]).to(out.device)
+            term = F.mse_loss(out.float(), stored) * (len(group) / count)
             total = term if total is None else total + term
         assert total is not None, "logit_loss() needs at least one slot"
         return total
