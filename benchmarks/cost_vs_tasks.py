@@ -47,8 +47,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import torch
 
 from climb_harness.api import API_VERSION, Example, Task
-from climb_harness.registry import Registry
-from climb_harness.runner import Runner, RunSpec, TrainingOptions
+from climb_harness.core.registry import Registry
+from climb_harness.core.engine import Runner, RunSpec, TrainingOptions
 
 DIGIT_PAIRS = [(0, 1), (2, 3), (4, 5), (6, 7), (8, 9), (0, 2), (1, 3), (5, 7)]
 

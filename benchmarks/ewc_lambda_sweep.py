@@ -50,8 +50,8 @@ def yaml_float(value: float) -> str:
 
 def quick_overrides(config_path: str | None, overrides: Sequence[str]) -> list[str]:
     """``--set`` values that shrink the benchmark: one epoch, and few examples per task where the task allows."""
-    from climb_harness.config import load_config
-    from climb_harness.registry import Registry
+    from climb_harness.core.config import load_config
+    from climb_harness.core.registry import Registry
 
     config = load_config(config_path, overrides)
     registry = Registry()

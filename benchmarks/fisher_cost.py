@@ -36,10 +36,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import torch
 
-from climb_harness.data import load_split
-from climb_harness.heads import ContinualModel
-from climb_harness.registry import Registry
-from climb_harness.runner import Context, TrainingOptions, seed_everything
+from climb_harness.core.data import load_split
+from climb_harness.core.heads import ContinualModel
+from climb_harness.core.registry import Registry
+from climb_harness.core.engine import Context, TrainingOptions, seed_everything
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cost_vs_tasks import digit_tasks

@@ -19,7 +19,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
 
-from climb_harness.errors import ClimbError
+from climb_harness.api.errors import ClimbError
 
 
 def _fuzz_module() -> Any:

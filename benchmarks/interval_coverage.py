@@ -4,7 +4,7 @@
 
 Simulated three-task runs (:mod:`climb_harness.testing.simulation`: one test set reused for every row, so
 entries of a column are correlated) are scored and given ``metrics_ci`` exactly as a run is
-(:func:`climb_harness.uncertainty.run_intervals`, 1,000 resamples); the script prints how often each 95%
+(:func:`climb_harness.core.uncertainty.run_intervals`, 1,000 resamples); the script prints how often each 95%
 interval covers the true value, with independent examples and with three fully correlated questions per
 image (cluster resampling, and question-level resampling for comparison), and AMF's bias where nothing is
 forgotten, raw and after subtracting the recorded bootstrap bias estimate. README quotes its output.
@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from climb_harness.testing.simulation import observed_metrics, simulate_run, true_metrics
-from climb_harness.uncertainty import RunScores, TaskScores, run_intervals
+from climb_harness.core.uncertainty import RunScores, TaskScores, run_intervals
 
 FORGETS = np.array([[30, 10, 50], [90, 12, 50], [70, 80, 52], [60, 65, 85]], float) / 100
 NOTHING_FORGOTTEN = np.array([[30, 10, 50], [90, 12, 50], [90, 80, 52], [90, 80, 85]], float) / 100

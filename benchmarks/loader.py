@@ -7,7 +7,7 @@ CLiMB's resolution, 640x480) into a temporary folder, then, each in a fresh proc
 
 * **throughput**: batches of the ``vqav2`` task's training split collated by the ``vilt`` encoder
   (CLiMB's preprocessing: shorter side 384, longer at most 640) through the harness's pipeline
-  (``climb_harness.data.iterate_batches``) with 0, 1 and 2 DataLoader workers, in examples per
+  (``climb_harness.core.data.iterate_batches``) with 0, 1 and 2 DataLoader workers, in examples per
   second, against the time of one training step of a small ViLT on the same batches;
 * **memory**: the peak RSS of loading the split and iterating ``--batches`` batches with
   ``preload: false`` (workers collate batch by batch), at each ``--questions`` size, and what
@@ -62,8 +62,8 @@ def _child(args: argparse.Namespace) -> None:
 
     import torch
 
-    from climb_harness.data import SplitData, iterate_batches
-    from climb_harness.registry import Registry
+    from climb_harness.core.data import SplitData, iterate_batches
+    from climb_harness.core.registry import Registry
 
     torch.set_num_threads(1)
     registry = Registry()

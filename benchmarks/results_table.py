@@ -11,7 +11,7 @@ for remembering more. Every method sees the same epochs, batches and learning ra
 
 **What the table says.** Scores are on the report split (epochs chosen on the selection split);
 every column is the mean over seeds with its 95% interval (seed spread and the shared test examples'
-evaluation noise, :func:`climb_harness.comparison.seed_estimate`); a method marked † did not learn
+evaluation noise, :func:`climb_harness.core.comparison.seed_estimate`); a method marked † did not learn
 (mean knowledge transfer below -50: less than half of direct fine-tuning's gain over random), so its
 low forgetting is not a finding. Methods keep the order below, not a ranking; the leaderboard printed
 after the table ranks only the pairs that paired, Holm-corrected comparisons separate.
@@ -30,10 +30,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from climb_harness.grouping import Run
-from climb_harness.leaderboard import leaderboard, leaderboard_markdown
-from climb_harness.report import COSTS, INTERVAL_NOTE, SCALAR_METRICS, aggregate, did_not_learn, interval_text
-from climb_harness.results import read_results
+from climb_harness.report.grouping import Run
+from climb_harness.report.leaderboard import leaderboard, leaderboard_markdown
+from climb_harness.report.tables import COSTS, INTERVAL_NOTE, SCALAR_METRICS, aggregate, did_not_learn, interval_text
+from climb_harness.core.results import read_results
 
 #: Examples every replay method may store over the whole sequence of the default benchmark.
 MEMORY_BUDGET = 150
@@ -72,7 +72,7 @@ def memory_options(name: str, total: int) -> dict[str, Any]:
 
 
 def table(summary: dict[str, dict[str, Any]], budgets: dict[str, int | None]) -> str:
-    """The Markdown table of :func:`climb_harness.report.aggregate`'s summary: every column mean [95% interval]."""
+    """The Markdown table of :func:`climb_harness.report.tables.aggregate`'s summary: every column mean [95% interval]."""
     header = ["algorithm", "seeds", "memory (examples)", *SCALAR_METRICS.values(), *COSTS.values()]
     rows = []
     for name, s in summary.items():

@@ -1,7 +1,7 @@
 """Seconds of a whole small ``climb run`` process, with and without torch._dynamo kept out.
 
 A run that compiles nothing never needs ``torch._dynamo`` (about 2 s of imports on this machine), which
-torch's optimizers would import on their first step; ``climb_harness._lazy_dynamo`` keeps it out
+torch's optimizers would import on their first step; ``climb_harness.core.lazy_dynamo`` keeps it out
 (``CLIMB_EAGER_DYNAMO=1`` turns that off). Alternates the two for ``--repeats`` pairs of fresh processes
 running the testing kit's tiny encoder on one synthetic task for one epoch, and prints the medians.
 

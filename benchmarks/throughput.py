@@ -40,9 +40,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch  # noqa: E402
 
 from climb_harness.api import API_VERSION, Algorithm, Example, Task  # noqa: E402
-from climb_harness.heads import ContinualModel  # noqa: E402
-from climb_harness.registry import Registry  # noqa: E402
-from climb_harness.runner import Runner, RunSpec, TrainingOptions, build_optimizer, linear_schedule, seed_everything  # noqa: E402
+from climb_harness.core.heads import ContinualModel  # noqa: E402
+from climb_harness.core.registry import Registry  # noqa: E402
+from climb_harness.core.engine import Runner, RunSpec, TrainingOptions, build_optimizer, linear_schedule, seed_everything  # noqa: E402
 
 
 def harness_seconds(registry: Registry, args: argparse.Namespace, out: Path) -> tuple[float, int]:
@@ -69,7 +69,7 @@ def bare_seconds(registry: Registry, args: argparse.Namespace) -> tuple[float, i
     if args.compile:
         model.encoder.compile()
     examples = task.examples("train")
-    from climb_harness.heads import targets_tensor
+    from climb_harness.core.heads import targets_tensor
 
     tensors = encoder.collate(examples, task.info)
     targets = targets_tensor(examples, task.info)
@@ -160,7 +160,7 @@ class BareLoop:
         self.steps = 0
 
     def _start_task(self, number: int) -> None:
-        from climb_harness.heads import targets_tensor
+        from climb_harness.core.heads import targets_tensor
 
         task, options = self.tasks[number], TrainingOptions()
         examples = task.examples("train")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up climb-harness and every first-party plugin in ./.venv (idempotent; ~1-2 minutes on a fresh machine).
 # torch is installed first and pinned to the CPU build that these machines keep on disk
-# (see ../shared/reference/environment.md): an unpinned torch would pull a multi-GB CUDA build.
+# (a plain `pip install torch` on a machine without it may pull a multi-GB CUDA build; set CLIMB_TORCH_SPEC
+# to choose another, e.g. a CUDA build on a GPU machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}

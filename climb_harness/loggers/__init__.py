@@ -2,5 +2,5 @@
 
 Enable one in an experiment config with ``loggers: [tensorboard]`` (or ``[{name: wandb, options:
 {project: my-project}}]``); ``climb list loggers`` shows them. Every run also keeps its JSON-lines
-event log (:mod:`climb_harness.events`) whatever the loggers.
+event log (:mod:`climb_harness.core.events`) whatever the loggers.
 """

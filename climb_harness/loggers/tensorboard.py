@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from climb_harness.api import Logger
-from climb_harness.errors import ConfigError
+from climb_harness.api.errors import ConfigError
 
 #: Pixels per accuracy-matrix cell in the image TensorBoard shows.
 CELL = 24

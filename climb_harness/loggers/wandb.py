@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from climb_harness.api import Logger
-from climb_harness.errors import ConfigError
+from climb_harness.api.errors import ConfigError
 
 
 class WandbLogger(Logger):
@@ -58,6 +58,6 @@ class WandbLogger(Logger):
 
 def _plain(value: Any) -> Any:
     """A read-only view (the runner's) as plain dicts and lists for wandb's config."""
-    from climb_harness.runner import plain
+    from climb_harness.core.engine import plain
 
     return plain(value)

@@ -15,7 +15,7 @@ package (as pytest does for the fixtures) imports no torch.
 
 >>> from climb_harness.testing import conformance_test, Registry
 >>> Registry.__module__
-'climb_harness.registry'
+'climb_harness.core.registry'
 """
 
 from __future__ import annotations

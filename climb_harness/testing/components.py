@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from climb_harness._encoder import Encoder
+from climb_harness.api import Encoder
 from climb_harness.api import Example, Task, TaskInfo, load_image
 from climb_harness.testing.manifests import TINY_ENCODER_MANIFEST, synthetic_manifest
 

@@ -33,7 +33,7 @@ def climb_registry() -> Any:
     """The registry of every installed plugin, shared with the conformance items of the session.
 
     Returns:
-        A :class:`climb_harness.registry.Registry`.
+        A :class:`climb_harness.core.registry.Registry`.
     """
     from climb_harness.testing.conformance import installed_registry
 

@@ -46,7 +46,7 @@ def results_dict(
     Returns:
         The dict (not every optional field of the schema is present).
     """
-    from climb_harness import fingerprint, metrics
+    from climb_harness.core import fingerprint, metrics
 
     random = dict(random or dict.fromkeys(tasks, 0.0))
     direct = dict(direct or dict.fromkeys(tasks))

@@ -1,5 +1,5 @@
 """Short real runs for testing a continual-learning algorithm: tiny tasks, a training context,
-a whole run through the :class:`~climb_harness.runner.Runner`, and resume equality.
+a whole run through the :class:`~climb_harness.core.engine.Runner`, and resume equality.
 
 Every method plugin's tests need the same few things, and they should exercise the harness's real
 ``Runner`` and ``Context`` rather than mocks, so they live here for plugin authors in and outside
@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from climb_harness.api import Algorithm, Component, Task
-    from climb_harness.runner import Context, Runner, RunSpec
+    from climb_harness.core.engine import Context, Runner, RunSpec
 
 #: ``(name, question, seed)`` of the tasks :func:`tiny_tasks` hands out, in order: a 4-way colour
 #: task, a yes/no task, and a second 4-way colour task on other data (same head shape as the first).
@@ -100,7 +100,7 @@ def build_component(component: Component, **options: Any) -> Any:
     """
     import importlib
 
-    from climb_harness.schemas import options_with_defaults
+    from climb_harness.core.schemas import options_with_defaults
 
     resolved, problems = options_with_defaults(component.manifest.get("options"), options)
     if problems:
@@ -150,7 +150,7 @@ def tiny_tasks(count: int = 2, size: int = 48, *, names: Sequence[str] | None = 
 def make_context(
     tasks: Sequence[Task] | None = None, seed: int = 0, batch_size: int = 8, *, lr: float | None = None
 ) -> Context:
-    """The runner's real :class:`~climb_harness.runner.Context` over a fresh TinyEncoder model, for
+    """The runner's real :class:`~climb_harness.core.engine.Context` over a fresh TinyEncoder model, for
     unit tests of single hooks (seeded as a run under ``seed`` is; no training yet).
 
     Args:
@@ -165,9 +165,9 @@ def make_context(
     """
     import torch
 
-    from climb_harness.data import load_split
-    from climb_harness.heads import ContinualModel
-    from climb_harness.runner import Context, TrainingOptions, build_optimizer, seed_everything
+    from climb_harness.core.data import load_split
+    from climb_harness.core.heads import ContinualModel
+    from climb_harness.core.engine import Context, TrainingOptions, build_optimizer, seed_everything
     from climb_harness.testing.components import TinyEncoder
 
     tasks = list(tasks) if tasks is not None else tiny_tasks()
@@ -197,7 +197,7 @@ def run_spec(
     stop_after: int | None = None,
     device: str = "cpu",
 ) -> RunSpec:
-    """The :class:`~climb_harness.runner.RunSpec` :func:`run_algorithm` runs, for a test that builds
+    """The :class:`~climb_harness.core.engine.RunSpec` :func:`run_algorithm` runs, for a test that builds
     the ``Runner`` itself (see :func:`run_with_runner`).
 
     Args:
@@ -215,7 +215,7 @@ def run_spec(
     Returns:
         The spec.
     """
-    from climb_harness.runner import RunSpec, TrainingOptions
+    from climb_harness.core.engine import RunSpec, TrainingOptions
     from climb_harness.testing.components import TinyEncoder
 
     tasks = list(tasks) if tasks is not None else tiny_tasks()
@@ -273,7 +273,7 @@ def run_algorithm(
     Raises:
         StopRun: With ``stop_after``, once that task is checkpointed.
     """
-    from climb_harness.runner import Runner
+    from climb_harness.core.engine import Runner
 
     spec = run_spec(algorithm, out, tasks=tasks, encoder_factory=encoder_factory, epochs=epochs,
                     batch_size=batch_size, lr=lr, seed=seed, stop_after=stop_after, device=device)
@@ -291,7 +291,7 @@ def run_with_runner(spec: RunSpec, *, resume: bool = False) -> tuple[dict[str, A
     Returns:
         ``(results, runner)``; results is None when :class:`StopAfterTask` stopped the run.
     """
-    from climb_harness.runner import Runner
+    from climb_harness.core.engine import Runner
 
     runner = Runner(spec)
     try:
@@ -310,7 +310,7 @@ def final_checkpoint(out: str | Path, results: Mapping[str, Any]) -> tuple[dict[
     Returns:
         ``(model weights, algorithm state)``.
     """
-    from climb_harness.checkpoints import checkpoint_path, load_checkpoint
+    from climb_harness.core.checkpoints import checkpoint_path, load_checkpoint
 
     index = len(results["accuracy_matrix"]) - 1
     weights, _, algorithm_state = load_checkpoint(checkpoint_path(Path(out), index, results["tasks"][index]))

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from climb_harness import metrics
-from climb_harness.uncertainty import RunScores, TaskScores
+from climb_harness.core import metrics
+from climb_harness.core.uncertainty import RunScores, TaskScores
 
 __all__ = ["observed_metrics", "simulate_run", "true_metrics"]
 
@@ -58,7 +58,7 @@ def _normal_cdf(x: np.ndarray) -> np.ndarray:
 
 def true_metrics(p: np.ndarray, direct: Sequence[float], random: Sequence[float],
                  tasks: Sequence[str] | None = None) -> dict:
-    """:func:`climb_harness.metrics.compute_all` of the true scores (0-100)."""
+    """:func:`climb_harness.core.metrics.compute_all` of the true scores (0-100)."""
     names = list(tasks) if tasks is not None else [f"t{j}" for j in range(p.shape[1])]
     return metrics.compute_all(100 * p[1:], 100 * p[0], list(random), [100 * float(d) for d in direct], names)
 

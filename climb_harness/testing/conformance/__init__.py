@@ -26,12 +26,11 @@ check``, :func:`assert_conforms`) and :mod:`.items` (pytest items).
 from __future__ import annotations
 
 from climb_harness.testing.conformance._report import CheckResult, Failed, Skipped, Status, _Failed
-from climb_harness.testing.conformance.algorithm import RunSettings, check_algorithm, tiny_tasks
+from climb_harness.testing.conformance.algorithm import RunSettings, tiny_tasks
 from climb_harness.testing.conformance.capabilities import choose_encoder, providers
 from climb_harness.testing.conformance.command import assert_conforms, check_command
 from climb_harness.testing.conformance.encoder import (
     _check_norm_decay,
-    check_encoder,
     encoder_probes,
     probe_task,
 )
@@ -45,12 +44,15 @@ from climb_harness.testing.conformance.items import (
 )
 from climb_harness.testing.conformance.plugins import HEAVY_MODULES
 from climb_harness.testing.conformance.selection import (
+    check_algorithm,
+    check_encoder,
+    check_task,
     check_component,
     check_plugin,
     check_selected,
     plugin_infos,
 )
-from climb_harness.testing.conformance.task import IMAGES_OPENED, MAX_EXAMPLES_CHECKED, check_task
+from climb_harness.testing.conformance.task import IMAGES_OPENED, MAX_EXAMPLES_CHECKED
 from climb_harness.testing.runs import single_thread
 
 __all__ = [

@@ -42,7 +42,7 @@ class Subject:
     Args:
         label: ``"kind:name"`` or ``"plugin:name"``: the ``component`` of every result.
         checks: The checks, in the order ``climb check`` runs them.
-        registry: The :class:`climb_harness.registry.Registry` the component comes from.
+        registry: The :class:`climb_harness.core.registry.Registry` the component comes from.
         entry: The registry entry (None for a plugin).
         plugin: The registry's ``PluginInfo`` (for plugin checks, and the component's plugin).
         options: Options to build the component with (None: its defaults).

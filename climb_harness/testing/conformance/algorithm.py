@@ -20,7 +20,7 @@ from typing import Any
 from climb_harness.testing.conformance._report import describe, fail, skip
 from climb_harness.testing.conformance._subject import Check, Subject
 from climb_harness.testing.conformance.capabilities import EncoderChoice, choose_encoder
-from climb_harness.testing.conformance.common import BUILDS, common_checks, find_entry
+from climb_harness.testing.conformance.common import BUILDS, common_checks
 
 RUN = "run-completes"
 
@@ -90,42 +90,6 @@ def checks(entry: Any, options: Mapping[str, Any] | None = None) -> list[Check]:
     ]
 
 
-def check_algorithm(
-    registry: Any,
-    name: str,
-    workdir: str | Path,
-    options: Mapping[str, Any] | None = None,
-    *,
-    encoder_factory: Callable[[], Any] | None = None,
-    device: str = "cpu",
-    size: int = 24,
-    epochs: int = 2,
-) -> list[Any]:
-    """Run every check of algorithm ``name``.
-
-    Args:
-        registry: The registry holding it (and the encoders its ``requires`` may pick from).
-        name: The algorithm's name.
-        workdir: Where the runs write.
-        options: Options to build it with (None: its defaults).
-        encoder_factory: The encoder to run on (overrides the choice by capability).
-        device: Torch device of the runs.
-        size: Examples per split of each task.
-        epochs: Epochs per task.
-
-    Returns:
-        One :class:`~climb_harness.testing.conformance.CheckResult` per check.
-
-    Raises:
-        UnknownComponentError: If no algorithm of that name is registered.
-    """
-    from climb_harness.testing.conformance.selection import component_subject
-
-    settings = RunSettings(encoder_factory, device, size, epochs)
-    entry = find_entry(registry, "algorithm", name)
-    return component_subject(registry, entry, workdir=workdir, options=options, settings=settings).results()
-
-
 def _settings(subject: Subject) -> RunSettings:
     return subject.settings if isinstance(subject.settings, RunSettings) else RunSettings()
 
@@ -178,7 +142,7 @@ def _state_dict(subject: Subject) -> str:
 
 
 def _results_json(subject: Subject) -> None:
-    from climb_harness.results import RESULTS_FILE, validate_results
+    from climb_harness.core.results import RESULTS_FILE, validate_results
 
     run = _finished_run(subject)
     written = json.loads((run.folder / "full" / RESULTS_FILE).read_text(encoding="utf-8"))

@@ -38,7 +38,7 @@ def check_command(
     Raises:
         UsageError: For an unknown name, before any check runs.
     """
-    from climb_harness.registry import Registry
+    from climb_harness.core.registry import Registry
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     registry = Registry(tuple(extra_plugins))
@@ -80,7 +80,7 @@ def assert_conforms(
         UsageError: For an unknown name, or ``options`` with a plugin selector.
     """
     if registry is None:
-        from climb_harness.registry import Registry
+        from climb_harness.core.registry import Registry
 
         registry = Registry()
     results = run_subjects(subjects(registry, selector, workdir=workdir, options=options), None)

@@ -19,7 +19,7 @@ def find_entry(registry: Any, kind: str, name: str) -> Any:
     """The registry entry of component ``kind:name``, valid or not (an invalid one is checked too).
 
     Args:
-        registry: A :class:`climb_harness.registry.Registry`.
+        registry: A :class:`climb_harness.core.registry.Registry`.
         kind: ``"task"``, ``"encoder"`` or ``"algorithm"``.
         name: The component's name.
 
@@ -92,7 +92,7 @@ def _manifest_valid(subject: Subject) -> None:
 
 
 def _defaults_validate(subject: Subject) -> None:
-    from climb_harness.schemas import options_with_defaults
+    from climb_harness.core.schemas import options_with_defaults
 
     _, problems = options_with_defaults(subject.entry.manifest.get("options"), {})
     if problems:
@@ -103,9 +103,9 @@ def _defaults_validate(subject: Subject) -> None:
 
 
 def _factory_importable(subject: Subject) -> str:
-    from climb_harness.registry import _import_factory
+    from climb_harness.core.components import import_factory
 
-    factory = _import_factory(subject.entry)
+    factory = import_factory(subject.entry)
     if not callable(factory):
         fail(f"factory {subject.entry.component.factory!r} is a {type(factory).__name__}, not a callable")
     declared = subject.entry.component.factory
@@ -143,7 +143,7 @@ def base_class(kind: str) -> type:
     from climb_harness import api
 
     if kind == "encoder":
-        from climb_harness._encoder import Encoder
+        from climb_harness.api import Encoder
 
         return Encoder
     return {"task": api.Task, "algorithm": api.Algorithm, "logger": api.Logger}[kind]

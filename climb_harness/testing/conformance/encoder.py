@@ -15,7 +15,7 @@ from typing import Any
 
 from climb_harness.testing.conformance._report import fail
 from climb_harness.testing.conformance._subject import Check, Subject
-from climb_harness.testing.conformance.common import built, common_checks, find_entry, is_int
+from climb_harness.testing.conformance.common import built, common_checks, is_int
 
 _NORM_NAME = re.compile(r"(^|[._])(layer_?norm|ln|norm)[^.]*\.(weight|bias)$", re.IGNORECASE)
 
@@ -131,25 +131,6 @@ def checks(entry: Any, options: Mapping[str, Any] | None = None) -> list[Check]:
     return found
 
 
-def check_encoder(registry: Any, name: str, options: Mapping[str, Any] | None = None) -> list[Any]:
-    """Run every check of encoder ``name``.
-
-    Args:
-        registry: The registry holding it.
-        name: The encoder's name.
-        options: Options to build it with (None: its defaults).
-
-    Returns:
-        One :class:`~climb_harness.testing.conformance.CheckResult` per check.
-
-    Raises:
-        UnknownComponentError: If no encoder of that name is registered.
-    """
-    from climb_harness.testing.conformance.selection import component_subject
-
-    return component_subject(registry, find_entry(registry, "encoder", name), options=options).results()
-
-
 def _test_options(subject: Subject) -> str:
     subject.require("manifest-valid")
     subject.require("factory-importable")
@@ -219,7 +200,7 @@ def check_norm_decay(encoder: Any) -> str:
     Raises:
         Failed: Naming the parameters the harness's optimizer would decay.
     """
-    from climb_harness.runner import NORM_TYPES, parameter_groups
+    from climb_harness.core.engine import NORM_TYPES, parameter_groups
 
     was = {name: p.requires_grad for name, p in encoder.named_parameters()}
     try:

@@ -20,7 +20,7 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from climb_harness.errors import UnknownComponentError, UsageError
+from climb_harness.api.errors import UnknownComponentError, UsageError
 from climb_harness.testing.conformance._report import CheckResult
 from climb_harness.testing.conformance._subject import Subject
 from climb_harness.testing.conformance.selection import subjects
@@ -31,9 +31,9 @@ def installed_registry() -> Any:
     """The registry of every installed plugin, built once per process (the ``climb_registry`` fixture's).
 
     Returns:
-        A :class:`climb_harness.registry.Registry`.
+        A :class:`climb_harness.core.registry.Registry`.
     """
-    from climb_harness.registry import Registry
+    from climb_harness.core.registry import Registry
 
     return Registry()
 

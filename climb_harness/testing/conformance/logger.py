@@ -28,7 +28,7 @@ def checks(entry: Any, options: Mapping[str, Any] | None = None) -> list[Check]:
 
 def _observes(subject: Subject) -> str:
     from climb_harness.api import Algorithm
-    from climb_harness.runner import Runner
+    from climb_harness.core.engine import Runner
     from climb_harness.testing.runs import run_spec
 
     subject.require(BUILDS)

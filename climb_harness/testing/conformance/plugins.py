@@ -82,7 +82,7 @@ def _loads(subject: Subject) -> str:
 
 
 def _entry_point(subject: Subject) -> str:
-    from climb_harness.registry import ENTRY_POINT_GROUP
+    from climb_harness.core.registry import ENTRY_POINT_GROUP
 
     subject.require("loads")
     info = subject.plugin

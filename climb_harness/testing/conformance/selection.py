@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from climb_harness.errors import UsageError
+from climb_harness.api.errors import UsageError
 from climb_harness.testing.conformance import algorithm, encoder, logger, plugins, task
 from climb_harness.testing.conformance._report import CheckResult
 from climb_harness.testing.conformance._subject import Subject
@@ -226,3 +226,71 @@ def check_selected(
     )
     found = [subjects(registry, selector, workdir=workdir) for selector in chosen]  # fails fast on a typo
     return run_subjects([subject for group in found for subject in group], on_component)
+
+
+def check_algorithm(
+    registry: Any,
+    name: str,
+    workdir: str | Path,
+    options: Mapping[str, Any] | None = None,
+    *,
+    encoder_factory: Callable[[], Any] | None = None,
+    device: str = "cpu",
+    size: int = 24,
+    epochs: int = 2,
+) -> list[Any]:
+    """Run every check of algorithm ``name``.
+
+    Args:
+        registry: The registry holding it (and the encoders its ``requires`` may pick from).
+        name: The algorithm's name.
+        workdir: Where the runs write.
+        options: Options to build it with (None: its defaults).
+        encoder_factory: The encoder to run on (overrides the choice by capability).
+        device: Torch device of the runs.
+        size: Examples per split of each task.
+        epochs: Epochs per task.
+
+    Returns:
+        One :class:`~climb_harness.testing.conformance.CheckResult` per check.
+
+    Raises:
+        UnknownComponentError: If no algorithm of that name is registered.
+    """
+    settings = algorithm.RunSettings(encoder_factory, device, size, epochs)
+    entry = find_entry(registry, "algorithm", name)
+    return component_subject(registry, entry, workdir=workdir, options=options, settings=settings).results()
+
+
+def check_encoder(registry: Any, name: str, options: Mapping[str, Any] | None = None) -> list[Any]:
+    """Run every check of encoder ``name``.
+
+    Args:
+        registry: The registry holding it.
+        name: The encoder's name.
+        options: Options to build it with (None: its defaults).
+
+    Returns:
+        One :class:`~climb_harness.testing.conformance.CheckResult` per check.
+
+    Raises:
+        UnknownComponentError: If no encoder of that name is registered.
+    """
+    return component_subject(registry, find_entry(registry, "encoder", name), options=options).results()
+
+
+def check_task(registry: Any, name: str, options: Mapping[str, Any] | None = None) -> list[Any]:
+    """Run every check of task ``name``.
+
+    Args:
+        registry: The registry holding it.
+        name: The task's name.
+        options: Options to build it with (None: its defaults).
+
+    Returns:
+        One :class:`~climb_harness.testing.conformance.CheckResult` per check.
+
+    Raises:
+        UnknownComponentError: If no task of that name is registered.
+    """
+    return component_subject(registry, find_entry(registry, "task", name), options=options).results()

@@ -11,7 +11,7 @@ from typing import Any
 
 from climb_harness.testing.conformance._report import describe, fail, skip
 from climb_harness.testing.conformance._subject import Check, Subject
-from climb_harness.testing.conformance.common import built, common_checks, find_entry, is_int
+from climb_harness.testing.conformance.common import built, common_checks, is_int
 
 #: Examples per split whose contents are checked (a lazy data set may be large).
 MAX_EXAMPLES_CHECKED = 5000
@@ -35,25 +35,6 @@ def checks(entry: Any, options: Mapping[str, Any] | None = None) -> list[Check]:
         *(Check(f"examples-{s}", f"examples('{s}') load", _examples_check(s)) for s in splits),
         Check("fingerprint", "fingerprint", _fingerprint),
     ]
-
-
-def check_task(registry: Any, name: str, options: Mapping[str, Any] | None = None) -> list[Any]:
-    """Run every check of task ``name``.
-
-    Args:
-        registry: The registry holding it.
-        name: The task's name.
-        options: Options to build it with (None: its defaults).
-
-    Returns:
-        One :class:`~climb_harness.testing.conformance.CheckResult` per check.
-
-    Raises:
-        UnknownComponentError: If no task of that name is registered.
-    """
-    from climb_harness.testing.conformance.selection import component_subject
-
-    return component_subject(registry, find_entry(registry, "task", name), options=options).results()
 
 
 def _examples_check(split: str) -> Any:

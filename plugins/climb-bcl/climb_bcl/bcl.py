@@ -68,7 +68,6 @@ import numpy as np
 import torch
 
 from climb_bcl.distill import distillation_loss
-from climb_bcl.forward import batch_logits
 from climb_bcl.memory import DualMemory, budget_share
 from climb_bcl.plugin import DEFAULT_OPTIONS
 from climb_harness.api import Algorithm, TrainingContext
@@ -175,7 +174,7 @@ class BCL(Algorithm):
         loss = ctx.model.loss(task, batch)
         if not replay:
             return loss
-        logits = batch_logits(ctx.model, [(name, data) for name, data, _ in replay])  # one pass, both terms
+        logits = ctx.model.forward_tasks([(name, data) for name, data, _ in replay])  # one pass, both terms
         loss = loss + self._mixture(ctx, replay, logits)
         strength = float(self.options["memory_strength"])
         if strength > 0:
@@ -189,8 +188,8 @@ class BCL(Algorithm):
     @staticmethod
     def mixture_loss(ctx: TrainingContext, sampled: Sampled) -> torch.Tensor:
         """The mean loss over a batch drawn from several tasks (each task's mean, weighted by its count), from
-        one encoder pass (:func:`climb_bcl.forward.batch_logits`)."""
-        logits = batch_logits(ctx.model, [(name, data) for name, data, _ in sampled])
+        one encoder pass (:meth:`climb_harness.api.ContinualModelProtocol.forward_tasks`)."""
+        logits = ctx.model.forward_tasks([(name, data) for name, data, _ in sampled])
         return BCL._mixture(ctx, sampled, logits)
 
     @staticmethod
@@ -227,7 +226,7 @@ class BCL(Algorithm):
         was_training = model.training  # type: ignore[attr-defined]
         model.eval()  # type: ignore[attr-defined]
         try:
-            return [out.detach() for out in batch_logits(model, parts)]
+            return [out.detach() for out in model.forward_tasks(parts)]
         finally:
             model.train(was_training)  # type: ignore[attr-defined]
 

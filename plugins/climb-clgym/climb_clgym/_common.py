@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from climb_clgym.forward import batch_logits
 
 #: (task, batch on the device, number of examples) for each task present in a sampled batch.
 Sampled = list[tuple[str, dict[str, torch.Tensor], int]]
@@ -101,8 +100,8 @@ def load(ctx: Any, drawn: list[tuple[str, torch.Tensor]]) -> Sampled:
 
 def mixture_loss(model: Any, sampled: Sampled) -> torch.Tensor:
     """Mean loss over a batch drawn from several tasks (each task's mean loss weighted by its count), from one
-    encoder pass over the whole batch (:func:`climb_clgym.forward.batch_logits`)."""
+    encoder pass over the whole batch (:meth:`climb_harness.api.ContinualModelProtocol.forward_tasks`)."""
     total = sum(n for _, _, n in sampled)
-    logits = batch_logits(model, [(task, data) for task, data, _ in sampled])
+    logits = model.forward_tasks([(task, data) for task, data, _ in sampled])
     return sum(model.head_loss(task, out, data["targets"]) * (n / total)  # type: ignore[return-value]
                for (task, data, n), out in zip(sampled, logits))

@@ -3,8 +3,8 @@
 A memory batch holds examples of several past tasks, each read by its own head. Running
 ``ctx.model(task, ctx.batch(task, indices))`` once per task costs one encoder pass per past task in the batch,
 so a replay step grew with the number of tasks learned (about 1.4 ms per past task on the split-digits MLP).
-Here the tasks' collated inputs are concatenated and go through the encoder once (``ctx.model.features``,
-as climb-regularization's LwF uses it); the features are cut back into the tasks' rows and each part goes
+Here the tasks' collated inputs are concatenated and go through the encoder once
+(``ctx.model.forward_tasks``, the harness's); the features are cut back into the tasks' rows and each part goes
 through its own head. The encoder treats the rows of a batch independently (no batch statistics: the shipped
 encoders have none), so each part's logits are those of its own pass, up to the rounding of a larger matrix
 product.
@@ -45,20 +45,6 @@ def task_logits(
 
 
 def batch_logits(model: Any, parts: Sequence[tuple[str, Mapping[str, torch.Tensor]]]) -> list[torch.Tensor]:
-    """``model(task, batch)`` of each ``(task, batch)`` part, from one encoder pass per layout."""
-    groups: dict[tuple[Any, ...], list[int]] = {}
-    for i, (_, batch) in enumerate(parts):
-        groups.setdefault(layout(batch), []).append(i)
-    logits: dict[int, torch.Tensor] = {}
-    for members in groups.values():
-        if len(members) == 1:
-            task, batch = parts[members[0]]
-            logits[members[0]] = model(task, batch)
-            continue
-        first = parts[members[0]][1]
-        features = model.features(
-            {key: torch.cat([parts[i][1][key] for i in members]) for key in first if key != "targets"}
-        )
-        for i, rows in zip(members, features.split([len(parts[i][1]["targets"]) for i in members])):
-            logits[i] = model.heads[parts[i][0]](rows)
-    return [logits[i] for i in range(len(parts))]
+    """``model(task, batch)`` of each ``(task, batch)`` part, from one encoder pass per layout
+    (:meth:`climb_harness.api.ContinualModelProtocol.forward_tasks`)."""
+    return model.forward_tasks(parts)

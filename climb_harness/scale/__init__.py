@@ -1,0 +1,1 @@
+"""Where users outgrow one process: Ray grids (``--backend ray``) and data parallelism (``--launcher accelerate``)."""
